@@ -1,0 +1,147 @@
+"""Log-mel front-end shared by every model and vocoder (DESIGN §6), and Griffin-Lim inversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """The one description of the audio front-end; saved in every checkpoint.
+
+    Defaults follow the HiFi-GAN convention at 16 kHz: magnitude STFT (power 1) with a Hann window,
+    Slaney-normalised mel filters, natural log with a floor of ``log_floor``.
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    win_length: int = 1024
+    hop_length: int = 256
+    n_mels: int = 80
+    f_min: float = 0.0
+    f_max: float = 8000.0
+    log_floor: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.win_length > self.n_fft:
+            raise ConfigError(f"mel.win_length ({self.win_length}) must not exceed mel.n_fft ({self.n_fft})")
+        if not 0 <= self.f_min < self.f_max <= self.sample_rate / 2:
+            raise ConfigError(
+                f"mel frequencies must satisfy 0 <= f_min < f_max <= sample_rate/2, "
+                f"got f_min={self.f_min}, f_max={self.f_max}, sample_rate={self.sample_rate}"
+            )
+        if min(self.sample_rate, self.n_fft, self.hop_length, self.n_mels) <= 0 or self.log_floor <= 0:
+            raise ConfigError("mel sample_rate, n_fft, hop_length, n_mels and log_floor must be positive")
+
+    @property
+    def n_freqs(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames produced by `log_mel` for a wave of ``num_samples`` (centred STFT)."""
+        return 1 + num_samples // self.hop_length
+
+    def frames_to_seconds(self, frames: int) -> float:
+        return frames * self.hop_length / self.sample_rate
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above (Auditory Toolbox)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    mel = hz / f_sp
+    above = hz >= min_log_hz
+    mel[above] = min_log_mel + np.log(hz[above] / min_log_hz) / logstep
+    return mel
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    hz = mel * f_sp
+    above = mel >= min_log_mel
+    hz[above] = min_log_hz * np.exp(logstep * (mel[above] - min_log_mel))
+    return hz
+
+
+@lru_cache(maxsize=8)
+def _mel_filterbank_np(config: MelConfig) -> np.ndarray:
+    """Triangular Slaney-normalised filters, shape (n_mels, n_freqs)."""
+    fft_freqs = np.linspace(0, config.sample_rate / 2, config.n_freqs)
+    mel_points = np.linspace(_hz_to_mel(np.array([config.f_min]))[0], _hz_to_mel(np.array([config.f_max]))[0],
+                             config.n_mels + 2)
+    hz_points = _mel_to_hz(mel_points)
+    widths = np.diff(hz_points)
+    ramps = hz_points[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (hz_points[2:] - hz_points[:-2]))[:, None]  # Slaney area normalisation
+    return weights.astype(np.float32)
+
+
+def mel_filterbank(config: MelConfig, device: torch.device | str | None = None) -> torch.Tensor:
+    """Mel filterbank as a tensor of shape (n_mels, n_freqs)."""
+    return torch.from_numpy(_mel_filterbank_np(config)).to(device)
+
+
+def _window(config: MelConfig, device: torch.device) -> torch.Tensor:
+    return torch.hann_window(config.win_length, periodic=True, device=device)
+
+
+def stft(wave: torch.Tensor, config: MelConfig) -> torch.Tensor:
+    """Complex centred STFT. ``wave`` (..., samples) -> (..., n_freqs, frames)."""
+    return torch.stft(wave, config.n_fft, config.hop_length, config.win_length, _window(config, wave.device),
+                      center=True, pad_mode="reflect", return_complex=True)
+
+
+def istft(spec: torch.Tensor, config: MelConfig, length: int | None = None) -> torch.Tensor:
+    """Inverse of `stft`. ``spec`` (..., n_freqs, frames) -> (..., samples)."""
+    return torch.istft(spec, config.n_fft, config.hop_length, config.win_length, _window(config, spec.device),
+                       center=True, length=length)
+
+
+def log_mel(wave: torch.Tensor | np.ndarray, config: MelConfig = MelConfig()) -> torch.Tensor:
+    """Natural-log mel spectrogram. ``wave`` (samples,) or (batch, samples) -> (..., n_mels, frames)."""
+    wave = torch.as_tensor(wave, dtype=torch.float32)
+    magnitude = stft(wave, config).abs()
+    mel = torch.matmul(mel_filterbank(config, wave.device), magnitude)
+    return torch.log(torch.clamp(mel, min=config.log_floor))
+
+
+def mel_to_linear(mel: torch.Tensor, config: MelConfig = MelConfig()) -> torch.Tensor:
+    """Approximate linear magnitude from a log-mel: non-negative least squares via the pseudo-inverse."""
+    basis_pinv = torch.linalg.pinv(mel_filterbank(config, mel.device))
+    return torch.clamp(basis_pinv @ torch.exp(mel), min=0.0)
+
+
+def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(), n_iter: int = 32,
+                momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
+    """Waveform from a log-mel by fast Griffin-Lim (Perraudin et al. 2013).
+
+    ``mel`` (n_mels, frames) or (batch, n_mels, frames) -> (samples,) or (batch, samples), where
+    samples = (frames - 1) * hop_length.
+    """
+    mel = torch.as_tensor(mel, dtype=torch.float32)
+    if mel.shape[-2] != config.n_mels:
+        raise ConfigError(f"mel has {mel.shape[-2]} bins but MelConfig.n_mels is {config.n_mels}")
+    magnitude = mel_to_linear(mel, config)
+    length = (mel.shape[-1] - 1) * config.hop_length
+    generator = torch.Generator().manual_seed(seed)
+    phase = torch.rand(magnitude.shape, generator=generator) * 2 * torch.pi
+    spec = torch.polar(magnitude, phase)
+    previous = torch.zeros_like(spec)
+    for _ in range(n_iter):
+        rebuilt = stft(istft(spec, config, length), config)
+        accelerated = rebuilt + momentum * (rebuilt - previous)
+        previous = rebuilt
+        spec = magnitude * torch.exp(1j * torch.angle(accelerated))
+    return istft(spec, config, length)

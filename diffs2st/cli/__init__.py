@@ -1,0 +1,1 @@
+"""Command-line interface (thin: parsing and I/O, calling library functions)."""

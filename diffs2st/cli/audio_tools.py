@@ -1,0 +1,96 @@
+"""Front-end commands: `features` (audio -> log-mel .npy), `vocode` (audio or mel -> audio), `split` (cut long
+audio at silences)."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import MelConfig, check_output_path, griffin_lim, load_audio, log_mel, save_audio, split_on_silence
+from ..audio.io import DEFAULT_MAX_SECONDS, atomic_write_bytes
+from ..errors import AudioError
+from .main import add_command
+
+
+def _add_max_seconds(parser) -> None:
+    parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS,
+                        help="refuse inputs longer than this (0: no limit)")
+
+
+def _load_mel(path: str, config: MelConfig, max_seconds: float) -> np.ndarray:
+    if Path(path).suffix.lower() == ".npy":
+        if not Path(path).is_file():
+            raise AudioError(f"no such file: {path}")
+        try:
+            mel = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise AudioError(f"cannot read {path} as a .npy array ({exc})") from None
+        if mel.ndim != 2 or mel.shape[0] != config.n_mels or not np.isfinite(mel).all():
+            raise AudioError(f"{path} must be a finite ({config.n_mels}, frames) log-mel, got shape {mel.shape}")
+        return mel
+    return log_mel(load_audio(path, config.sample_rate, max_seconds=max_seconds), config).numpy()
+
+
+def _features(args) -> int:
+    config = MelConfig()
+    out = check_output_path(args.output)
+    mel = log_mel(load_audio(args.input, config.sample_rate, max_seconds=args.max_seconds), config).numpy()
+    buffer = io.BytesIO()
+    np.save(buffer, mel.astype(np.float32))
+    atomic_write_bytes(out, buffer.getvalue())
+    print(f"{args.input}: log-mel {mel.shape[0]} x {mel.shape[1]} -> {out}")
+    return 0
+
+
+def _vocode(args) -> int:
+    config = MelConfig()
+    out = check_output_path(args.output)
+    mel = _load_mel(args.input, config, args.max_seconds)
+    start = time.perf_counter()
+    wave = griffin_lim(mel, config, n_iter=args.iters).numpy()
+    elapsed = time.perf_counter() - start
+    save_audio(out, wave, config.sample_rate)
+    seconds = len(wave) / config.sample_rate
+    print(f"{args.input}: {seconds:.2f} s vocoded with griffin-lim ({args.iters} iterations, "
+          f"RTF {elapsed / seconds:.3f}) -> {out}")
+    return 0
+
+
+def _split(args) -> int:
+    config = MelConfig()
+    out_dir = Path(args.out_dir)
+    if not out_dir.parent.is_dir():
+        raise AudioError(f"output folder {out_dir.parent} does not exist")
+    wave = load_audio(args.input, config.sample_rate, max_seconds=None)
+    segments = split_on_silence(wave, config.sample_rate, max_seconds=args.max_segment_seconds)
+    out_dir.mkdir(exist_ok=True)
+    for index, segment in enumerate(segments):
+        path = save_audio(out_dir / f"{Path(args.input).stem}_{index:04d}.wav", wave[segment.start:segment.end],
+                          config.sample_rate)
+        print(f"{path}\t{segment.start / config.sample_rate:.2f}\t{segment.end / config.sample_rate:.2f}")
+    print(f"{len(segments)} segments, {len(wave) / config.sample_rate:.1f} s in all, none dropped")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "features", "compute the log-mel of an audio file (saved as .npy)")
+    parser.add_argument("input", help="audio file (WAV/FLAC/OGG/MP3, any rate and channel count)")
+    parser.add_argument("-o", "--output", required=True, help="output .npy path")
+    _add_max_seconds(parser)
+    parser.set_defaults(func=_features)
+
+    parser = add_command(subparsers, "vocode", "resynthesize audio or a log-mel .npy to a waveform")
+    parser.add_argument("input", help="audio file or (n_mels, frames) log-mel .npy")
+    parser.add_argument("-o", "--output", required=True, help="output audio path (.wav/.flac/.ogg)")
+    parser.add_argument("--iters", type=int, default=32, help="Griffin-Lim iterations")
+    _add_max_seconds(parser)
+    parser.set_defaults(func=_vocode)
+
+    parser = add_command(subparsers, "split", "cut long audio at silences into segments (nothing is dropped)")
+    parser.add_argument("input", help="audio file of any length")
+    parser.add_argument("-o", "--out-dir", required=True, help="folder for the segments (created)")
+    parser.add_argument("--max-segment-seconds", type=float, default=20.0, help="longest segment")
+    parser.set_defaults(func=_split)

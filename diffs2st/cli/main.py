@@ -1,0 +1,57 @@
+"""`diffs2st` command line: argument parsing and I/O only; the work is done by library functions.
+
+Each subcommand lives in its own module of this package with ``register(subparsers)``; add new ones to
+`COMMAND_MODULES`. A user error (`Diffs2stError`) prints one line ``error: ...`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import Diffs2stError
+
+COMMAND_MODULES = [
+    "diffs2st.cli.demo",
+    "diffs2st.cli.audio_tools",
+]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default and keeps description line breaks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="diffs2st", formatter_class=HelpFormatter,
+        description="Direct speech-to-speech translation with diffusion synthesis that keeps the speaker's voice.")
+    parser.add_argument("--version", action="version", version=f"diffs2st {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def add_command(subparsers, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared formatter (shows defaults)."""
+    return subparsers.add_parser(name, help=help, description=description or help, formatter_class=HelpFormatter)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except Diffs2stError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Corpora: text grammar, speakers, speech synthesizers, corpus builders and readers for real corpora."""

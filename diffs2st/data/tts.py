@@ -1,0 +1,68 @@
+"""Real speech synthesizers from Debian packages: espeak-ng (any of its languages) and flite (English).
+
+Both return mono float32 at the requested rate. These are the raw voices; speaker transforms live elsewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..audio.io import load_audio
+from ..errors import Diffs2stError
+
+FLITE_VOICES = ("slt", "awb", "rms", "kal16")
+
+
+class SynthesizerError(Diffs2stError):
+    """A speech synthesizer is missing or failed."""
+
+
+def _require(program: str, package: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        raise SynthesizerError(f"{program} is not installed (apt-get install {package}; `make` does it for you)")
+    return path
+
+
+def _run_to_wave(command: list[str], out_path: Path, sample_rate: int, what: str) -> np.ndarray:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0 or not out_path.exists() or out_path.stat().st_size == 0:
+        raise SynthesizerError(f"{what} failed: {(result.stderr or 'no output').strip().splitlines()[-1:]}")
+    return load_audio(out_path, sample_rate, min_seconds=0.0, max_seconds=None)
+
+
+def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_minute: int = 150,
+           pitch: int = 50, sample_rate: int = 16000) -> np.ndarray:
+    """Speak ``text`` with espeak-ng voice ``voice`` (e.g. ``fr``) and optional variant (e.g. ``f3``, ``m2``)."""
+    program = _require("espeak-ng", "espeak-ng")
+    if not text.strip():
+        raise SynthesizerError("cannot synthesize empty text")
+    name = f"{voice}+{variant}" if variant else voice
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.wav"
+        text_file = Path(tmp) / "text.txt"
+        text_file.write_text(text, encoding="utf-8")
+        command = [program, "-v", name, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(out),
+                   "-f", str(text_file)]
+        return _run_to_wave(command, out, sample_rate, f"espeak-ng -v {name}")
+
+
+def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0, sample_rate: int = 16000) -> np.ndarray:
+    """Speak English ``text`` with a flite voice (one of `FLITE_VOICES`); ``duration_stretch`` > 1 is slower."""
+    program = _require("flite", "flite")
+    if voice not in FLITE_VOICES:
+        raise SynthesizerError(f"unknown flite voice {voice!r} (known: {', '.join(FLITE_VOICES)})")
+    if not text.strip():
+        raise SynthesizerError("cannot synthesize empty text")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.wav"
+        text_file = Path(tmp) / "text.txt"
+        text_file.write_text(text, encoding="utf-8")
+        command = [program, "-voice", voice, "--setf", f"duration_stretch={duration_stretch:.4f}",
+                   "-f", str(text_file), "-o", str(out)]
+        return _run_to_wave(command, out, sample_rate, f"flite -voice {voice}")
