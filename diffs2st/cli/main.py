@@ -16,6 +16,7 @@ from ..errors import Diffs2stError
 COMMAND_MODULES = [
     "diffs2st.cli.demo",
     "diffs2st.cli.audio_tools",
+    "diffs2st.cli.data",
 ]
 
 
