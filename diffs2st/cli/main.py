@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.demo",
     "diffs2st.cli.audio_tools",
     "diffs2st.cli.data",
+    "diffs2st.cli.train",
 ]
 
 

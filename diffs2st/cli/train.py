@@ -1,0 +1,31 @@
+"""`diffs2st train CONFIG --out DIR [--resume]`: train any registered task with the shared harness."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from ..training.harness import train
+from ..training.tasks import build_run, load_run_config
+from .main import add_command
+
+
+def _run(args) -> int:
+    config = load_run_config(args.config, args.set)
+    model, dataset, collate_fn = build_run(config)
+    command = "diffs2st " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = train(model, dataset, config.trainer, args.out, resume=args.resume, collate_fn=collate_fn,
+                   command=command)
+    if result.metrics.get("world_size", 1) == 1 or result.run_dir.joinpath("model").exists():
+        print(f"trained {config.task} for {result.steps} steps; model exported to {result.model_dir}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "train", "train a model from a YAML run config (see configs/)")
+    parser.add_argument("config", help="run config YAML with sections task, model, data, trainer")
+    parser.add_argument("-o", "--out", required=True, help="run folder (checkpoints/, logs/, model/)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a config value (repeatable), e.g. --set trainer.max_steps=500")
+    parser.set_defaults(func=_run)

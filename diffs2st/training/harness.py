@@ -1,0 +1,265 @@
+"""Training harness shared by every model (DESIGN §8), on PyTorch Lightning.
+
+What it guarantees:
+- step-determinism: the batch and the random state of step k depend only on (seed, k, rank), so a run that is
+  killed and resumed from its last checkpoint ends with the same weights as an uninterrupted run;
+- data parallelism: every step draws one *global* batch and each rank takes its shard, so N processes with DDP
+  follow the same trajectory as one process with the same global batch;
+- checkpoints written atomically (temporary file + rename), resume with one flag, and loading that never unpickles
+  (``weights_only=True``);
+- EMA weights, progress bar, CSV + TensorBoard logs, and a final model export as a checkpoint directory.
+
+A trainable model is a registered model (see `diffs2st.registry.MODELS`) with ``loss(batch) -> dict`` holding a
+scalar tensor ``"loss"`` and any other scalars to log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..checkpoint import save_checkpoint
+from ..errors import ConfigError, Diffs2stError
+from .ema import EMA
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Optimisation and run settings. ``batch_size`` is the global batch, split evenly across devices."""
+
+    max_steps: int = 1000
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    checkpoint_every: int = 200
+    log_every: int = 10
+    seed: int = 0
+    accelerator: Literal["cpu", "gpu", "auto"] = "cpu"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: Literal["auto", "ddp"] = "auto"
+    precision: Literal["32-true", "16-mixed", "bf16-mixed"] = "32-true"
+    num_workers: int = 0
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_steps <= 0 or self.batch_size <= 0 or self.checkpoint_every <= 0 or self.log_every <= 0:
+            raise ConfigError("trainer.max_steps, batch_size, checkpoint_every and log_every must be positive")
+        world = self.devices * self.num_nodes
+        if self.batch_size % world:
+            raise ConfigError(f"trainer.batch_size ({self.batch_size}) must be divisible by devices x nodes ({world})")
+
+
+class StepBatchSampler(Sampler[list[int]]):
+    """Infinite sampler of index batches where step k's global batch is a pure function of (seed, k).
+
+    Epoch e is the permutation drawn from seed+e; step k takes batch k mod (N // B) of epoch k // (N // B); this rank
+    takes every ``world_size``-th index of it, starting at ``rank``.
+    """
+
+    def __init__(self, dataset_size: int, global_batch: int, seed: int, start_step: int = 0, rank: int = 0,
+                 world_size: int = 1) -> None:
+        if dataset_size < global_batch:
+            raise ConfigError(f"the training set has {dataset_size} items, fewer than one batch of {global_batch}")
+        self.dataset_size, self.global_batch, self.seed = dataset_size, global_batch, seed
+        self.start_step, self.rank, self.world_size = start_step, rank, world_size
+
+    def global_batch_at(self, step: int) -> list[int]:
+        per_epoch = self.dataset_size // self.global_batch
+        epoch, position = divmod(step, per_epoch)
+        order = torch.randperm(self.dataset_size, generator=torch.Generator().manual_seed(self.seed + epoch))
+        return order[position * self.global_batch:(position + 1) * self.global_batch].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        step = self.start_step
+        while True:
+            yield self.global_batch_at(step)[self.rank::self.world_size]
+            step += 1
+
+
+class TrainingModule(pl.LightningModule):
+    """Wraps a model with ``loss(batch)`` for Lightning: AdamW, linear warm-up, per-step seeding, logging."""
+
+    def __init__(self, model: torch.nn.Module, dataset: Dataset, config: TrainerConfig,
+                 collate_fn: Callable | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.dataset = dataset
+        self.config = config
+        self.collate_fn = collate_fn
+
+    def train_dataloader(self) -> DataLoader:
+        # Built after a resume has restored global_step, so the stream continues exactly where it stopped.
+        sampler = StepBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed,
+                                   start_step=self.trainer.global_step, rank=self.trainer.global_rank,
+                                   world_size=self.trainer.world_size)
+        return DataLoader(self.dataset, batch_sampler=sampler, collate_fn=self.collate_fn,
+                          num_workers=self.config.num_workers, persistent_workers=self.config.num_workers > 0)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Randomness inside the loss (noise levels, dropout) depends on (seed, step, rank) only.
+        step_seed = (self.config.seed * 1_000_003 + self.trainer.global_step) * 997 + self.trainer.global_rank
+        torch.manual_seed(step_seed % (2**63 - 1))
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        outputs = self.model.loss(batch)
+        loss = outputs["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
+        logs = {f"train/{k}": v.detach() if torch.is_tensor(v) else float(v) for k, v in outputs.items()}
+        self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, sync_dist=self.trainer.world_size > 1,
+                      batch_size=self.config.batch_size)
+        self.log("loss", loss.detach(), prog_bar=True, logger=False, on_step=True, on_epoch=False)
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
+                                      betas=self.config.betas, weight_decay=self.config.weight_decay)
+        warmup = self.config.warmup_steps
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup)))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+class AtomicCheckpoint(Callback):
+    """Writes ``last.ckpt`` every ``every`` steps and at the end: into a temporary file, then renamed over the old
+    one, so a kill at any moment leaves either the previous or the new checkpoint, never half of one."""
+
+    def __init__(self, directory: Path, every: int) -> None:
+        self.directory, self.every = Path(directory), every
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        final = self.directory / LAST_CHECKPOINT
+        temporary = self.directory / f".{LAST_CHECKPOINT}.tmp"
+        trainer.save_checkpoint(temporary, weights_only=False)  # rank 0 writes; includes optimizer + EMA state
+        trainer.strategy.barrier("atomic-checkpoint")
+        if trainer.is_global_zero:
+            os.replace(temporary, final)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step % self.every == 0:
+            self._save(trainer)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._save(trainer)
+
+
+class ReplicaCheck(Callback):
+    """At the end of a multi-process run, measures how far the ranks' weights drifted apart (should be 0)."""
+
+    def __init__(self) -> None:
+        self.max_abs_diff = 0.0
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if trainer.world_size == 1:
+            return
+        flat = torch.cat([p.detach().reshape(-1).float() for p in pl_module.model.parameters()])
+        gathered = trainer.strategy.all_gather(flat)
+        self.max_abs_diff = float((gathered - gathered[0:1]).abs().max())
+
+
+@dataclass
+class TrainResult:
+    """Where a run left its files, and its closing numbers."""
+
+    run_dir: Path
+    model_dir: Path
+    steps: int
+    metrics: dict
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*infinite.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    warnings.filterwarnings("ignore", ".*isinstance.*treespec.*")
+
+
+def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_dir: str | os.PathLike,
+          resume: bool = False, collate_fn: Callable | None = None, command: str | None = None) -> TrainResult:
+    """Train ``model`` on ``dataset`` into ``run_dir`` (checkpoints/, logs/, model/).
+
+    ``resume`` continues from ``run_dir/checkpoints/last.ckpt``; without it, a run directory that already holds a
+    checkpoint is refused rather than overwritten.
+    """
+    _quiet_lightning()
+    run_dir = Path(run_dir)
+    checkpoint_dir = run_dir / "checkpoints"
+    last = checkpoint_dir / LAST_CHECKPOINT
+    if resume and not last.is_file():
+        raise Diffs2stError(f"cannot resume: {last} does not exist (start without --resume)")
+    if not resume and last.is_file():
+        raise Diffs2stError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    if not run_dir.parent.is_dir():
+        raise Diffs2stError(f"output folder {run_dir.parent} does not exist")
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+
+    ema = EMA(config.ema_decay)
+    replicas = ReplicaCheck()
+    callbacks: list[Callback] = [ema, AtomicCheckpoint(checkpoint_dir, config.checkpoint_every), replicas]
+    if config.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, config.log_every // 2)))
+    version = _log_version(run_dir / "logs")
+    loggers = [CSVLogger(run_dir, name="logs", version=version),
+               TensorBoardLogger(run_dir, name="logs", version=version)]
+    trainer = pl.Trainer(
+        max_steps=config.max_steps, max_epochs=-1, accelerator=config.accelerator, devices=config.devices,
+        num_nodes=config.num_nodes, strategy="ddp" if config.strategy == "ddp" else "auto",
+        precision=config.precision, gradient_clip_val=config.grad_clip or None, logger=loggers,
+        callbacks=callbacks, enable_checkpointing=False, enable_progress_bar=config.progress_bar,
+        enable_model_summary=False, log_every_n_steps=config.log_every, use_distributed_sampler=False,
+        num_sanity_val_steps=0, limit_val_batches=0, deterministic=False,
+    )
+    module = TrainingModule(model, dataset, config, collate_fn)
+    trainer.fit(module, ckpt_path=str(last) if resume else None, weights_only=True)
+
+    model_dir = run_dir / "model"
+    metrics = {
+        "steps": trainer.global_step,
+        "final_train_loss": _float(trainer.callback_metrics.get("loss")),
+        "world_size": trainer.world_size,
+        "replica_max_abs_diff": replicas.max_abs_diff,
+        "command": command or " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+    }
+    if trainer.is_global_zero:
+        model.to("cpu")
+        save_checkpoint(model_dir, model, metrics, state_dict=ema.averaged_state_dict(model))
+        (run_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return TrainResult(run_dir=run_dir, model_dir=model_dir, steps=trainer.global_step, metrics=metrics)
+
+
+def _log_version(logs_dir: Path) -> str:
+    """One log folder per start (logs/version_N), so a resumed run never overwrites the earlier part's logs.
+
+    Worker ranks started by DDP read the launcher's choice from the environment instead of picking their own.
+    """
+    variable = "DIFFS2ST_LOG_VERSION"
+    if os.environ.get("LOCAL_RANK", "0") != "0" and variable in os.environ:
+        return os.environ[variable]
+    existing = list(logs_dir.glob("version_*")) if logs_dir.is_dir() else []
+    version = f"version_{len(existing)}"
+    os.environ[variable] = version
+    return version
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,70 @@
+"""Training tasks: what `diffs2st train CONFIG` can train. A task names its model and data schemas and builds
+(model, dataset, collate_fn) from them; run configs are YAML files under configs/ with sections
+``task``, ``model``, ``data``, ``trainer``."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+import torch
+from torch.utils.data import Dataset
+
+from ..config import apply_override, from_dict, load_yaml
+from ..errors import ConfigError
+from ..registry import Registry
+from .harness import TrainerConfig
+
+# Modules that register tasks; imported when a run config is read.
+TASK_MODULES: list[str] = [
+    "diffs2st.training.toy",
+]
+
+
+class Task(Protocol):
+    model_config: type
+    data_config: type
+
+    def build(self, model: Any, data: Any) -> tuple[torch.nn.Module, Dataset, Callable | None]: ...
+
+
+TASKS: Registry[type] = Registry("training task")
+
+RUN_SECTIONS = ("task", "model", "data", "trainer")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    task: str
+    model: Any
+    data: Any
+    trainer: TrainerConfig
+
+
+def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None) -> RunConfig:
+    """Read and validate a run config; ``overrides`` are ``section.key=value`` strings."""
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a run config is a mapping with sections {', '.join(RUN_SECTIONS)}")
+    for item in overrides or []:
+        apply_override(raw, item)
+    unknown = sorted(set(raw) - set(RUN_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(RUN_SECTIONS)})")
+    if "task" not in raw:
+        raise ConfigError(f"{path}: missing key 'task'")
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    task = TASKS.get(raw["task"])
+    return RunConfig(
+        task=raw["task"],
+        model=from_dict(task.model_config, raw.get("model", {}), f"{path}: model"),
+        data=from_dict(task.data_config, raw.get("data", {}), f"{path}: data"),
+        trainer=from_dict(TrainerConfig, raw.get("trainer", {}), f"{path}: trainer"),
+    )
+
+
+def build_run(config: RunConfig) -> tuple[torch.nn.Module, Dataset, Callable | None]:
+    return TASKS.get(config.task)().build(config.model, config.data)
