@@ -6,7 +6,9 @@ import importlib
 
 from .main import add_command
 
-DATA_COMMAND_MODULES: list[str] = []
+DATA_COMMAND_MODULES: list[str] = [
+    "diffs2st.cli.data_import",
+]
 
 
 def register(subparsers) -> None:
