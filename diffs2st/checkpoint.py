@@ -108,7 +108,7 @@ def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
         raise CheckpointError(f"{path}: format {raw['format']!r} is not {FORMAT!r}")
     import_model_modules()
     model_class = MODELS.get(raw["model"])
-    return model_class, from_dict(model_class.config_class, raw["config"], f"{path}: config")
+    return model_class, from_dict(model_class.config_class, raw["config"], f"{path}: config", require_all=True)
 
 
 def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:

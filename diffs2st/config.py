@@ -16,9 +16,12 @@ from .errors import ConfigError
 T = TypeVar("T")
 
 
-def from_dict(schema: type[T], data: Any, where: str = "") -> T:
-    """Build dataclass ``schema`` from ``data``; unknown keys, missing keys and wrong types raise `ConfigError`."""
-    return _convert(schema, data, where or schema.__name__)
+def from_dict(schema: type[T], data: Any, where: str = "", require_all: bool = False) -> T:
+    """Build dataclass ``schema`` from ``data``; unknown keys, missing keys and wrong types raise `ConfigError`.
+
+    ``require_all`` also refuses keys left to their defaults (for saved configs, which are always complete).
+    """
+    return _convert(schema, data, where or schema.__name__, require_all)
 
 
 def to_dict(config: Any) -> Any:
@@ -69,20 +72,20 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
+def _convert(tp: Any, value: Any, where: str, require_all: bool = False) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
         return value
     if dataclasses.is_dataclass(tp):
-        return _convert_dataclass(tp, value, where)
+        return _convert_dataclass(tp, value, where, require_all)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         errors = []
         for option in (a for a in args if a is not type(None)):
             try:
-                return _convert(option, value, where)
+                return _convert(option, value, where, require_all)
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {_type_name(tp)}")
@@ -96,15 +99,15 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             if len(value) != len(args):
                 raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
-            return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            return tuple(_convert(a, v, f"{where}[{i}]", require_all) for i, (a, v) in enumerate(zip(args, value)))
         item_type = args[0] if args else Any
-        items = [_convert(item_type, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        items = [_convert(item_type, v, f"{where}[{i}]", require_all) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         value_type = args[1] if args else Any
-        return {str(k): _convert(value_type, v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _convert(value_type, v, f"{where}.{k}", require_all) for k, v in value.items()}
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
@@ -120,7 +123,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported schema type {_type_name(tp)}")
 
 
-def _convert_dataclass(schema: type, value: Any, where: str) -> Any:
+def _convert_dataclass(schema: type, value: Any, where: str, require_all: bool) -> Any:
     if dataclasses.is_dataclass(value) and isinstance(value, schema):
         return value
     if not isinstance(value, dict):
@@ -133,8 +136,8 @@ def _convert_dataclass(schema: type, value: Any, where: str) -> Any:
     kwargs = {}
     for name, field in fields.items():
         if name in value:
-            kwargs[name] = _convert(hints[name], value[name], f"{where}.{name}")
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            kwargs[name] = _convert(hints[name], value[name], f"{where}.{name}", require_all)
+        elif require_all or (field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING):
             raise ConfigError(f"{where}: missing key {name!r}")
     try:
         return schema(**kwargs)

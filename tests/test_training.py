@@ -1,0 +1,135 @@
+"""Training harness: kill/resume equals an uninterrupted run; DDP on 2 CPU processes equals one process."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from diffs2st.errors import Diffs2stError
+from diffs2st.training.ema import EMA
+from diffs2st.training.harness import StepBatchSampler, train
+from diffs2st.training.tasks import build_run, load_run_config
+
+CONFIG = Path(__file__).parents[1] / "configs" / "toy.yaml"
+QUIET = ["trainer.progress_bar=false"]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "diffs2st", "train", str(CONFIG), *args]
+
+
+def run_in_process(run_dir: Path, overrides: list[str], resume: bool = False):
+    config = load_run_config(CONFIG, QUIET + overrides)
+    model, dataset, collate = build_run(config)
+    return train(model, dataset, config.trainer, run_dir, resume=resume, collate_fn=collate)
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run_dir / "model" / "model.safetensors"))
+
+
+def max_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    rows = {}
+    for path in sorted((run_dir / "logs").glob("version_*/metrics.csv")):
+        for row in csv.DictReader(path.open()):
+            if row.get("train/loss"):
+                rows[int(row["step"])] = float(row["train/loss"])
+    return rows
+
+
+def test_sampler_is_a_function_of_the_step_and_shards_the_global_batch():
+    full = StepBatchSampler(100, 8, seed=3)
+    stream = iter(full)
+    batches = [next(stream) for _ in range(30)]
+    resumed = iter(StepBatchSampler(100, 8, seed=3, start_step=17))
+    assert next(resumed) == batches[17]
+    shards = [next(iter(StepBatchSampler(100, 8, seed=3, start_step=5, rank=r, world_size=2))) for r in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == sorted(batches[5])
+    assert len(set(sum(batches[:12], []))) == 96  # one epoch (12 batches) covers 96 distinct items
+
+
+def test_ema_follows_its_formula():
+    model = torch.nn.Linear(1, 1, bias=False)
+    ema = EMA(decay=0.5)
+    values = [1.0, 3.0, 5.0]
+    expected = None
+    for step, value in enumerate(values):
+        model.weight.data.fill_(value)
+        ema._update(model)
+        decay = min(0.5, (1 + step) / (10 + step))
+        expected = value if expected is None else decay * expected + (1 - decay) * value
+    assert ema.shadow["weight"].item() == pytest.approx(expected)
+
+
+def test_resume_in_two_halves_equals_one_run(tmp_path):
+    whole = run_in_process(tmp_path / "whole", ["trainer.max_steps=60"])
+    run_in_process(tmp_path / "halves", ["trainer.max_steps=30"])
+    halves = run_in_process(tmp_path / "halves", ["trainer.max_steps=60"], resume=True)
+    assert whole.steps == halves.steps == 60
+    assert max_difference(weights(tmp_path / "whole"), weights(tmp_path / "halves")) < 1e-6
+    assert len(list((tmp_path / "halves" / "logs").glob("version_*"))) == 2  # earlier logs kept
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    """SIGKILL at an arbitrary moment after the first checkpoint; resume; compare with an uninterrupted run."""
+    steps = ["--set", "trainer.max_steps=1500", "--set", "trainer.checkpoint_every=10", "--set",
+             "trainer.progress_bar=false"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    victim = subprocess.Popen(cli("--out", str(tmp_path / "killed"), *steps), env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not last.exists() and victim.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (tmp_path / "killed" / "model").exists()
+    killed_at = torch.load(last, weights_only=True, map_location="cpu")["global_step"]  # loads without pickle
+    assert 0 < killed_at < 1500
+    subprocess.run(cli("--out", str(tmp_path / "killed"), "--resume", *steps), env=env, check=True,
+                   capture_output=True)
+    subprocess.run(cli("--out", str(tmp_path / "whole"), *steps), env=env, check=True, capture_output=True)
+    assert max_difference(weights(tmp_path / "whole"), weights(tmp_path / "killed")) < 1e-6
+    assert json.loads((tmp_path / "killed" / "train_metrics.json").read_text())["steps"] == 1500
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_equals_one_process_with_the_same_global_batch(tmp_path):
+    common = ["--set", "trainer.max_steps=40", "--set", "trainer.batch_size=16", "--set", "trainer.log_every=1",
+              "--set", "trainer.progress_bar=false", "--set", "model.dropout=0.0"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run(cli("--out", str(tmp_path / "one"), *common), env=env, check=True, capture_output=True)
+    subprocess.run(cli("--out", str(tmp_path / "two"), "--set", "trainer.devices=2", "--set",
+                       "trainer.strategy=ddp", *common), env=env, check=True, capture_output=True, timeout=300)
+    metrics = json.loads((tmp_path / "two" / "train_metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    assert metrics["replica_max_abs_diff"] == 0.0  # both ranks hold identical weights
+    assert max_difference(weights(tmp_path / "one"), weights(tmp_path / "two")) < 1e-5
+    one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
+    assert len(one) == len(two) == 40
+    assert max(abs(one[s] - two[s]) for s in one) < 1e-5
+
+
+def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
+    with pytest.raises(Diffs2stError, match="cannot resume"):
+        run_in_process(tmp_path / "fresh", ["trainer.max_steps=2"], resume=True)
+    run_in_process(tmp_path / "run", ["trainer.max_steps=2"])
+    with pytest.raises(Diffs2stError, match="already holds a run"):
+        run_in_process(tmp_path / "run", ["trainer.max_steps=4"])
