@@ -111,6 +111,9 @@ def test_cvss_tsv_with_a_wrong_column_count_names_the_line(cvss, tmp_path):
     (cvss["cvss_dir"] / "dev.tsv").write_text("only_one_column\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"dev.tsv:1: expected 2 tab-separated columns"):
         read_corpus("cvss-c", tmp_path / "cvss_c", tmp_path, split="dev", source_root=cvss["cv_root"])
+    (cvss["cvss_dir"] / "dev.tsv").write_text("\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dev.tsv lists no clips"):
+        read_corpus("cvss-c", tmp_path / "cvss_c", tmp_path, split="dev", source_root=cvss["cv_root"])
 
 
 # --- VoiceBank-DEMAND ----------------------------------------------------------------------------------------

@@ -127,7 +127,8 @@ class CvssReader(CorpusReader):
         if not target.is_file() and (target_dir / f"{key}.wav").is_file():
             target = target_dir / f"{key}.wav"
         row = sources.get(key)
-        fields = dict(speaker=(row or {}).get("client_id") or "unknown", src_text=(row or {}).get("sentence", ""),
+        row_or_empty = row or {}
+        fields = dict(speaker=row_or_empty.get("client_id") or "unknown", src_text=row_or_empty.get("sentence") or "",
                       tgt_text=translation, src_lang=self.language, tgt_lang="en")
         problem = None if row is not None else f"{clip} is in no Common Voice tsv of {clips_dir.parent}"
         return Candidate(id=key, audio={"src_audio": clips_dir / source_name, "tgt_audio": target},
