@@ -1,0 +1,83 @@
+"""Guidance as denoiser wrappers, so every sampler supports it without knowing about it.
+
+A guidance object has ``wrap(denoiser, process) -> denoiser``; samplers call `guided` on their ``guidance`` argument
+(None, one guidance, or a sequence applied in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .conditioning import null_condition
+from .process import GaussianProcess
+
+Denoiser = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ClassifierFreeGuidance:
+    """Classifier-free guidance (Ho & Salimans 2022, eq. 6): pred = (1 + w)·pred_cond − w·pred_uncond.
+
+    Every prediction type is affine in (x0, ε) with the same x_t, and the weights (1 + w, −w) sum to one, so mixing
+    in the process's own prediction space equals mixing ε. The unconditional call uses `null_condition(cond,
+    drop_keys)`; with ``cond=None`` there is nothing to guide and the denoiser is called once.
+    """
+
+    scale: float
+    drop_keys: tuple[str, ...] | None = None
+
+    def wrap(self, denoiser: Denoiser, process: GaussianProcess) -> Denoiser:
+        def guided(x: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
+            conditional = denoiser(x, t, cond)
+            if cond is None or self.scale == 0:
+                return conditional
+            unconditional = denoiser(x, t, null_condition(cond, self.drop_keys))
+            return conditional + self.scale * (conditional - unconditional)
+
+        return guided
+
+
+@dataclass(frozen=True)
+class ClassifierGuidance:
+    """Classifier guidance (Dhariwal & Nichol 2021, Alg. 1; Song et al. 2021 eq. 14): score += s·∇_x log p(y | x_t, t).
+
+    ``classifier(x_t, t) -> logits (batch, classes)`` must be noise-aware (trained on perturbed inputs at time t).
+    ``label`` is the class to steer toward: an int or a (batch,) tensor. The score change is converted into the
+    process's prediction type by `GaussianProcess.add_score`. Samplers run under ``torch.no_grad``; the gradient
+    here is taken with grad enabled (do not call samplers under ``torch.inference_mode`` with this guidance).
+    """
+
+    classifier: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    scale: float
+    label: int | torch.Tensor
+
+    def log_prob_gradient(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """∇_x log p(label | x, t), shape of x."""
+        with torch.enable_grad():
+            x_in = x.detach().requires_grad_(True)
+            log_probs = torch.log_softmax(self.classifier(x_in, t), dim=-1)
+            label = torch.as_tensor(self.label, device=x.device).long().expand(x.shape[0])
+            chosen = log_probs.gather(1, label[:, None]).sum()
+            return torch.autograd.grad(chosen, x_in)[0]
+
+    def wrap(self, denoiser: Denoiser, process: GaussianProcess) -> Denoiser:
+        def guided(x: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
+            prediction = denoiser(x, t, cond)
+            if self.scale == 0:
+                return prediction
+            return process.add_score(prediction, x, t, self.scale * self.log_prob_gradient(x, t))
+
+        return guided
+
+
+def guided(denoiser: Denoiser, process: GaussianProcess, guidance: Any) -> Denoiser:
+    """``denoiser`` wrapped by ``guidance`` (None, an object with ``wrap``, or a sequence of them)."""
+    if guidance is None:
+        return denoiser
+    items: Sequence = guidance if isinstance(guidance, (list, tuple)) else (guidance,)
+    for item in items:
+        denoiser = item.wrap(denoiser, process)
+    return denoiser
