@@ -144,7 +144,8 @@ class SamplerChecks:
     def test_callback_sees_every_step(self):
         calls = []
         self.run(8, seed=1, callback=lambda i, x, x0: calls.append((i, x.shape, x0.shape)))
-        assert calls and calls[0][0] == 0 and all(shape == (8, 2) for _, shape, _ in [(c[0], c[1], 0) for c in calls])
+        assert calls and [c[0] for c in calls] == list(range(len(calls)))
+        assert all(x_shape == x0_shape == (8, 2) for _, x_shape, x0_shape in calls)
         if self.steps is not None:
             assert len(calls) == self.steps
 
@@ -431,6 +432,19 @@ def test_loss_is_smallest_for_the_exact_denoiser_and_respects_options():
     assert float(diffusion_loss(zero_on_real, target_zero, torch.zeros(4, 1, 6), loss="huber")) < 1e6
     with pytest.raises(ConfigError):
         diffusion_loss(zero_on_real, target_zero, torch.zeros(4, 1, 6), loss="l7")
+
+
+def test_loss_space_gives_the_tutorial_weighting_for_score_networks():
+    """VE with a score network: loss_space="epsilon" is Song's ‖s·score + z‖², i.e. s² × the raw score MSE."""
+    process = VESDE()
+    x0, noise = torch.randn(2, 64, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    t = torch.full((64,), 0.01, dtype=torch.float64)
+    zero_score = lambda x, t, c: torch.zeros_like(x)  # noqa: E731
+    _, s = process.coefficients(t[:1])
+    raw = diffusion_loss(zero_score, process, x0, t=t, noise=noise)
+    weighted = diffusion_loss(zero_score, process, x0, t=t, noise=noise, loss_space="epsilon")
+    assert float(weighted) == pytest.approx(float(noise.pow(2).mean()), rel=1e-9)
+    assert float(weighted) == pytest.approx(float(raw * s ** 2), rel=1e-9)
 
 
 def test_every_registered_sampler_is_exercised():

@@ -178,6 +178,30 @@ def test_backbones_are_registered_models():
     assert {cls.__name__ for cls in BackboneChecks.__subclasses__()} >= {"TestUNet2DLabelFiLM", "TestUNet1D"}
 
 
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
+def test_unet2d_runs_inside_a_guided_ddpm_sampler(sampler):
+    """The digit-model wiring: DDPM (integer times, time_scale 1), labels, classifier-free guidance, odd frames."""
+    from diffs2st.diffusion import DDPM, ClassifierFreeGuidance, sample
+
+    torch.manual_seed(0)
+    net = UNet2D(UNet2DConfig(dim=8, dim_mults=(1, 2), groups=4, num_classes=10, time_scale=1.0)).eval()
+    process = DDPM(num_steps=300)
+    x_T = process.prior_sample((2, 1, 16, 11), generator=torch.Generator().manual_seed(0))
+    seen = []
+    x0 = sample(sampler, net, process, x_T, 4, cond=torch.tensor([1, 2]), guidance=ClassifierFreeGuidance(2.0),
+                callback=lambda i, x, x0_hat: seen.append(i), generator=torch.Generator().manual_seed(0))
+    assert x0.shape == x_T.shape and torch.isfinite(x0).all() and seen == [0, 1, 2, 3]
+
+
+def test_build_backbone_from_config():
+    from diffs2st.nets import build_backbone
+
+    net = build_backbone("unet1d", {"channels": 8, "dim": 8, "dim_mults": [1, 2], "groups": 4})
+    assert isinstance(net, UNet1D) and net.config.dim_mults == (1, 2)
+    with pytest.raises(ConfigError, match="unknown key"):
+        build_backbone("unet2d", {"dimm": 8})
+
+
 def test_config_rejects_inconsistent_label_mode():
     with pytest.raises(ConfigError):
         UNet2DConfig(label_mode="cross_attention")

@@ -114,7 +114,7 @@ class VESDE(ContinuousProcess):
 
     Marginal std s(t) = √((σ^{2t} − 1) / (2 ln σ)) (the tutorial's ``marginal_prob_std``), diffusion g(t) = σ^t
     (its ``diffusion_coeff``), σ = 25 by default; the prior is N(0, s(1)² I). The tutorial ends sampling at
-    t = 1e-3 (here ``t_start``).
+    t = 1e-3 (here ``t_start``, which also bounds the training times; the tutorial trains from 1e-5).
     """
 
     prediction: str = "score"

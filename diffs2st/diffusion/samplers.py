@@ -153,8 +153,7 @@ def _reverse_diffusion_step(process, x, t, t_next, eps, generator):
 def _langevin_step(process, predict, x, t, t_next, snr, generator):
     """Langevin corrector (Song et al. 2021, Alg. 4/5): step ε = 2α (snr·‖z‖/‖∇log p‖)², norms averaged over the
     batch as in the reference implementation (a per-example ratio explodes near modes in low dimensions)."""
-    _, s = _scalars(process, t)
-    (a, _), (a_next, _) = _scalars(process, t), _scalars(process, t_next)
+    (a, s), (a_next, _) = _scalars(process, t), _scalars(process, t_next)
     alpha = (a / a_next) ** 2  # 1 for VE; ≈ 1 − β_i for VP, as the reference's `alphas`
     grad = -predict(x, t)[1] / s
     noise = _noise(x, generator)
