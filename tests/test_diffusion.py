@@ -16,6 +16,7 @@ import torch
 
 from diffs2st.diffusion import (DDPM, NULL_LABEL, OUVESDE, PROCESSES, SAMPLERS, VESDE, VPSDE, ClassifierFreeGuidance,
                                 ClassifierGuidance, FlowMatching, GaussianProcess, build_process, diffusion_loss,
+                                process_config,
                                 drop_condition, null_condition, sample)
 from diffs2st.errors import ConfigError
 
@@ -369,6 +370,10 @@ def test_build_process_from_config_is_strict():
         build_process({"name": "nope"})
     with pytest.raises(ConfigError):
         VESDE(prediction="noise")
+    for process in (DDPM(schedule="cosine", prediction="v"), OUVESDE(gamma=2.0).bind(torch.zeros(1, 2)),
+                    FlowMatching(sigma_min=0.01)):
+        config = process_config(process)
+        assert "anchor" not in config and process_config(build_process(config)) == config
 
 
 def test_ouve_without_anchor_is_a_clear_error():

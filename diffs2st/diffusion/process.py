@@ -208,3 +208,9 @@ def build_process(config: dict) -> GaussianProcess:
     fields = {k: v for k, v in config.items() if k != "name"}
     cls = PROCESSES.get(config["name"])
     return from_dict(cls, fields, f"process {config['name']}")
+
+
+def process_config(process: GaussianProcess) -> dict:
+    """The config dict that `build_process` turns back into ``process`` (a bound anchor is data, not config)."""
+    values = {item.name: getattr(process, item.name) for item in fields(process) if item.init}
+    return {"name": PROCESSES.name_of(type(process)), **values}
