@@ -195,6 +195,22 @@ class TestDDIMStochasticOnVP(SamplerChecks):
         return VPSDE(prediction="x0")
 
 
+class TestAncestralOnOUVE(SamplerChecks):
+    """DDIM/ancestral steps with a non-zero mean offset c(t) = (1 − e^{-γt})y."""
+    sampler, steps = "ddpm", 100
+
+    def make_process(self):
+        return OUVESDE(prediction="v")
+
+
+class TestPredictorCorrectorOUVE(SamplerChecks):
+    """The reverse-diffusion predictor's offset terms −c_t + k·c_{t'}."""
+    sampler, steps = "pc", 200
+
+    def make_process(self):
+        return OUVESDE(prediction="epsilon")
+
+
 class TestEulerMaruyamaVE(SamplerChecks):
     sampler, steps = "euler_maruyama", 500
 
