@@ -30,6 +30,7 @@ CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "config.yaml", "model.safetensors", "m
 # Modules that register models; imported on demand by `load_checkpoint` so that importing diffs2st stays light.
 MODEL_MODULES: list[str] = [
     "diffs2st.training.toy",
+    "diffs2st.digits.model",
     "diffs2st.nets.mlp",
     "diffs2st.nets.unet1d",
     "diffs2st.nets.unet2d",

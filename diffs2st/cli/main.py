@@ -18,11 +18,17 @@ COMMAND_MODULES = [
     "diffs2st.cli.audio_tools",
     "diffs2st.cli.data",
     "diffs2st.cli.train",
+    "diffs2st.cli.generate",
 ]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every option's default and keeps description line breaks."""
+    """Shows every option's default (except for required options and unset ones) and keeps line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.required or action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

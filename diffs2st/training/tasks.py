@@ -20,6 +20,7 @@ from .harness import TrainerConfig
 # Modules that register tasks; imported when a run config is read.
 TASK_MODULES: list[str] = [
     "diffs2st.training.toy",
+    "diffs2st.digits.task",
 ]
 
 

@@ -1,0 +1,103 @@
+"""The digit generator: a 2-D U-Net denoiser over normalised log-mel images, labels 0-9, trained with condition
+dropout so classifier-free guidance works at sampling time (Ho & Salimans 2022)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..audio import MelConfig
+from ..diffusion import ClassifierFreeGuidance, build_process, diffusion_loss, sample
+from ..errors import ConfigError
+from ..nets.unet2d import UNet2D, UNet2DConfig
+from ..registry import MODELS
+
+NUM_DIGITS = 10
+
+
+def _default_process() -> dict[str, Any]:
+    # The prototype's process: T = 300 linear betas 1e-4..0.02, epsilon prediction.
+    return {"name": "ddpm", "num_steps": 300, "schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
+            "prediction": "epsilon"}
+
+
+def _default_backbone() -> UNet2DConfig:
+    return UNet2DConfig(dim=32, dim_mults=(1, 2, 2, 4), num_classes=NUM_DIGITS, time_scale=1.0)
+
+
+@dataclass(frozen=True)
+class DigitDiffusionConfig:
+    """``frames`` fixes the image width (clips are centred and padded with silence or cropped to it);
+    ``mel_mean``/``mel_std`` are per-bin statistics of the training set (filled in when training starts)."""
+
+    mel: MelConfig = field(default_factory=MelConfig)
+    frames: int = 64
+    backbone: UNet2DConfig = field(default_factory=_default_backbone)
+    process: dict[str, Any] = field(default_factory=_default_process)
+    loss: str = "huber"
+    cond_dropout: float = 0.1
+    mel_mean: tuple[float, ...] = ()
+    mel_std: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.backbone.num_classes != NUM_DIGITS:
+            raise ConfigError(f"backbone.num_classes must be {NUM_DIGITS} for digits")
+        if len(self.mel_mean) != len(self.mel_std) or len(self.mel_mean) not in (0, self.mel.n_mels):
+            raise ConfigError(f"mel_mean and mel_std must both hold {self.mel.n_mels} values (or be empty)")
+        if not 0.0 <= self.cond_dropout < 1.0:
+            raise ConfigError("cond_dropout must be in [0, 1)")
+
+
+@MODELS.register("digit-diffusion")
+class DigitDiffusion(nn.Module):
+    """Training: ``loss((mel, labels))`` with mel (batch, n_mels, frames) normalised. Inference: `generate`."""
+
+    config_class = DigitDiffusionConfig
+
+    def __init__(self, config: DigitDiffusionConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.denoiser = UNet2D(config.backbone)
+        self.process = build_process(config.process)
+        n_mels = config.mel.n_mels
+        mean = torch.tensor(config.mel_mean or [0.0] * n_mels, dtype=torch.float32)
+        std = torch.tensor(config.mel_std or [1.0] * n_mels, dtype=torch.float32)
+        self.register_buffer("mel_mean", mean[:, None], persistent=False)
+        self.register_buffer("mel_std", std[:, None], persistent=False)
+
+    def normalize(self, mel: torch.Tensor) -> torch.Tensor:
+        """log-mel (..., n_mels, frames) -> per-bin standardised."""
+        return (mel - self.mel_mean) / self.mel_std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mel_std + self.mel_mean
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """The denoiser contract on (batch, n_mels, frames) images."""
+        return self.denoiser(x_t[:, None], t, cond)[:, 0]
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        mel, labels = batch
+        value = diffusion_loss(self, self.process, mel, labels, loss=self.config.loss,
+                               cond_dropout=self.config.cond_dropout)
+        return {"loss": value}
+
+    @torch.no_grad()
+    def generate(self, digits: Sequence[int], sampler: str = "ddim", steps: int = 25, guidance: float = 0.0,
+                 seed: int = 0, callback: Callable | None = None, progress: bool = False,
+                 **sampler_options) -> torch.Tensor:
+        """Log-mels (len(digits), n_mels, frames) of the requested digits; ``guidance`` is the CFG weight w."""
+        labels = torch.as_tensor(list(digits), dtype=torch.long)
+        if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
+            raise ConfigError(f"digits must be integers 0-{NUM_DIGITS - 1}, got {list(digits)}")
+        device = self.mel_mean.device
+        generator = torch.Generator(device=device).manual_seed(seed)
+        shape = (labels.numel(), self.config.mel.n_mels, self.config.frames)
+        x_T = self.process.prior_sample(shape, generator=generator, device=device)
+        cfg = ClassifierFreeGuidance(guidance) if guidance else None
+        x0 = sample(sampler, self, self.process, x_T, steps, cond=labels.to(device), guidance=cfg,
+                    callback=callback, generator=generator, progress=progress, **sampler_options)
+        return self.denormalize(x0)

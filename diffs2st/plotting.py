@@ -1,0 +1,48 @@
+"""Figures people would rather look at than read: spectrogram grids (matplotlib, headless Agg backend)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .audio import MelConfig
+from .audio.io import atomic_write_bytes
+
+
+def spectrogram_grid(mels: Sequence[np.ndarray], titles: Sequence[str], path: str | os.PathLike,
+                     config: MelConfig = MelConfig(), columns: int = 4, suptitle: str | None = None) -> Path:
+    """Save log-mels (each (n_mels, frames)) as a grid of images with a shared colour scale; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mels = [np.asarray(m) for m in mels]
+    columns = max(1, min(columns, len(mels)))
+    rows = -(-len(mels) // columns)
+    low = min(float(m.min()) for m in mels)
+    high = max(float(m.max()) for m in mels)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.set_axis_off()
+    for axis, mel, title in zip(axes.flat, mels, titles):
+        seconds = config.frames_to_seconds(mel.shape[-1])
+        image = axis.imshow(mel, origin="lower", aspect="auto", vmin=low, vmax=high, cmap="magma",
+                            extent=(0, seconds, 0, mel.shape[0]))
+        axis.set_axis_on()
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("s", fontsize=8)
+        axis.set_ylabel("mel bin", fontsize=8)
+        axis.tick_params(labelsize=7)
+    figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="log-mel")
+    if suptitle:
+        figure.suptitle(suptitle)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
