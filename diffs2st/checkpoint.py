@@ -31,6 +31,8 @@ CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "config.yaml", "model.safetensors", "m
 MODEL_MODULES: list[str] = [
     "diffs2st.training.toy",
     "diffs2st.digits.model",
+    "diffs2st.digits.classifier",
+    "diffs2st.nets.classifier",
     "diffs2st.nets.mlp",
     "diffs2st.nets.unet1d",
     "diffs2st.nets.unet2d",

@@ -248,7 +248,7 @@ def test_cli_import_round_trip(tmp_path, capsys):
     assert main(["data", "import", "fsdd", str(tmp_path / "fsdd"), "--out", str(out), "--split", "test"]) == 0
     summary = capsys.readouterr().out
     records = read_manifest(out, SpeechRecord)
-    assert len(records) == 4 and f"fsdd test: 4 records" in summary and str(out) in summary
+    assert len(records) == 4 and "fsdd test: 4 records" in summary and str(out) in summary
     assert all(resolve_audio(out, r.audio).is_file() for r in records)
     hours = sum(r.duration for r in records) / 3600
     assert f"{hours:.2f} h" in summary

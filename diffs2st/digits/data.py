@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ..audio import MelConfig, load_audio, log_mel
+from ..audio.normalization import MelNormalizer, mel_statistics
 from ..data.manifest import SpeechRecord, read_manifest, resolve_audio
 from ..errors import DataError
 
@@ -54,24 +55,20 @@ class DigitMels(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.mels[index], self.labels[index]
 
-    def statistics(self) -> tuple[list[float], list[float]]:
+    def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and standard deviation over all clips and frames."""
-        mean = self.mels.mean(dim=(0, 2))
-        std = self.mels.std(dim=(0, 2)).clamp_min(1e-3)
-        return mean.tolist(), std.tolist()
+        return mel_statistics(self.mels)
 
 
 class NormalizedDigitMels(Dataset):
-    """`DigitMels` normalised with fixed per-bin statistics, as the model trains on them."""
+    """`DigitMels` normalised as the model trains on them."""
 
-    def __init__(self, base: DigitMels, mean: list[float], std: list[float]) -> None:
+    def __init__(self, base: DigitMels, normalizer: MelNormalizer) -> None:
         self.base = base
-        self.mean = torch.tensor(mean)[:, None]
-        self.std = torch.tensor(std)[:, None]
+        self.normalized = normalizer.normalize(base.mels)
 
     def __len__(self) -> int:
         return len(self.base)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        mel, label = self.base[index]
-        return (mel - self.mean) / self.std, label
+        return self.normalized[index], self.base.labels[index]

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..audio import MelConfig
+from ..audio.normalization import MelNormalizer
 from ..diffusion import ClassifierFreeGuidance, build_process, diffusion_loss, sample
 from ..errors import ConfigError
 from ..nets.unet2d import UNet2D, UNet2DConfig
@@ -45,8 +46,6 @@ class DigitDiffusionConfig:
     def __post_init__(self) -> None:
         if self.backbone.num_classes != NUM_DIGITS:
             raise ConfigError(f"backbone.num_classes must be {NUM_DIGITS} for digits")
-        if len(self.mel_mean) != len(self.mel_std) or len(self.mel_mean) not in (0, self.mel.n_mels):
-            raise ConfigError(f"mel_mean and mel_std must both hold {self.mel.n_mels} values (or be empty)")
         if not 0.0 <= self.cond_dropout < 1.0:
             raise ConfigError("cond_dropout must be in [0, 1)")
 
@@ -62,18 +61,7 @@ class DigitDiffusion(nn.Module):
         self.config = config
         self.denoiser = UNet2D(config.backbone)
         self.process = build_process(config.process)
-        n_mels = config.mel.n_mels
-        mean = torch.tensor(config.mel_mean or [0.0] * n_mels, dtype=torch.float32)
-        std = torch.tensor(config.mel_std or [1.0] * n_mels, dtype=torch.float32)
-        self.register_buffer("mel_mean", mean[:, None], persistent=False)
-        self.register_buffer("mel_std", std[:, None], persistent=False)
-
-    def normalize(self, mel: torch.Tensor) -> torch.Tensor:
-        """log-mel (..., n_mels, frames) -> per-bin standardised."""
-        return (mel - self.mel_mean) / self.mel_std
-
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.mel_std + self.mel_mean
+        self.normalizer = MelNormalizer(config.mel.n_mels, config.mel_mean, config.mel_std)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """The denoiser contract on (batch, n_mels, frames) images."""
@@ -93,11 +81,11 @@ class DigitDiffusion(nn.Module):
         labels = torch.as_tensor(list(digits), dtype=torch.long)
         if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
             raise ConfigError(f"digits must be integers 0-{NUM_DIGITS - 1}, got {list(digits)}")
-        device = self.mel_mean.device
+        device = self.normalizer.mean.device
         generator = torch.Generator(device=device).manual_seed(seed)
         shape = (labels.numel(), self.config.mel.n_mels, self.config.frames)
         x_T = self.process.prior_sample(shape, generator=generator, device=device)
         cfg = ClassifierFreeGuidance(guidance) if guidance else None
         x0 = sample(sampler, self, self.process, x_T, steps, cond=labels.to(device), guidance=cfg,
                     callback=callback, generator=generator, progress=progress, **sampler_options)
-        return self.denormalize(x0)
+        return self.normalizer.denormalize(x0)

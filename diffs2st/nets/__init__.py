@@ -14,7 +14,7 @@ import importlib
 
 from torch import nn
 
-BACKBONE_MODULES = ("diffs2st.nets.mlp", "diffs2st.nets.unet1d", "diffs2st.nets.unet2d")
+BACKBONE_MODULES = ("diffs2st.nets.mlp", "diffs2st.nets.unet1d", "diffs2st.nets.unet2d", "diffs2st.nets.classifier")
 
 
 def build_backbone(name: str, config: dict) -> nn.Module:
