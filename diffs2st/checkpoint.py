@@ -36,6 +36,8 @@ MODEL_MODULES: list[str] = [
     "diffs2st.nets.mlp",
     "diffs2st.nets.unet1d",
     "diffs2st.nets.unet2d",
+    "diffs2st.vocoders.hifigan",
+    "diffs2st.vocoders.istft",
 ]
 
 

@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..audio import MelConfig, check_output_path, griffin_lim, load_audio, log_mel, save_audio, split_on_silence
+from ..audio import MelConfig, check_output_path, load_audio, log_mel, save_audio, split_on_silence
 from ..audio.io import DEFAULT_MAX_SECONDS, atomic_write_bytes
 from ..errors import AudioError
+from ..vocoders import load_vocoder
 from .main import add_command
 
 
@@ -46,16 +48,17 @@ def _features(args) -> int:
 
 
 def _vocode(args) -> int:
-    config = MelConfig()
     out = check_output_path(args.output)
+    vocoder = load_vocoder(args.vocoder, iters=args.iters)
+    config = vocoder.mel
     mel = _load_mel(args.input, config, args.max_seconds)
     start = time.perf_counter()
-    wave = griffin_lim(mel, config, n_iter=args.iters).numpy()
+    with torch.inference_mode():
+        wave = vocoder(torch.from_numpy(mel)).numpy()
     elapsed = time.perf_counter() - start
     save_audio(out, wave, config.sample_rate)
     seconds = len(wave) / config.sample_rate
-    print(f"{args.input}: {seconds:.2f} s vocoded with griffin-lim ({args.iters} iterations, "
-          f"RTF {elapsed / seconds:.3f}) -> {out}")
+    print(f"{args.input}: {seconds:.2f} s vocoded with {vocoder!r} (RTF {elapsed / seconds:.3f}) -> {out}")
     return 0
 
 
@@ -85,6 +88,8 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "vocode", "resynthesize audio or a log-mel .npy to a waveform")
     parser.add_argument("input", help="audio file or (n_mels, frames) log-mel .npy")
     parser.add_argument("-o", "--output", required=True, help="output audio path (.wav/.flac/.ogg)")
+    parser.add_argument("--vocoder", default="griffin-lim",
+                        help="'griffin-lim' or a trained vocoder's checkpoint directory")
     parser.add_argument("--iters", type=int, default=32, help="Griffin-Lim iterations")
     _add_max_seconds(parser)
     parser.set_defaults(func=_vocode)

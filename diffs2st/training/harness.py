@@ -11,6 +11,13 @@ What it guarantees:
 
 A trainable model is a registered model (see `diffs2st.registry.MODELS`) with ``loss(batch) -> dict`` holding a
 scalar tensor ``"loss"`` and any other scalars to log.
+
+Models that need several optimisers (GANs) use the manual door instead: ``configure_optimizers(config) -> list``
+of torch optimisers and ``training_step(batch, step, optimize) -> dict`` (with ``"loss"``), which calls
+``optimize(index, loss)`` to back-propagate ``loss`` and step optimiser ``index`` (gradients clipped per optimiser,
+the warm-up schedule applied to each). Optimiser 0 is the primary: it must be stepped exactly once per batch, and
+its steps are the training steps (max_steps, checkpoints, seeding and data order), so every guarantee above holds.
+A model that trains more than it ships (discriminators) may define ``export(state_dict) -> (module, state_dict)``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..checkpoint import save_checkpoint
@@ -105,6 +113,7 @@ class TrainingModule(pl.LightningModule):
         self.dataset = dataset
         self.config = config
         self.collate_fn = collate_fn
+        self.automatic_optimization = not uses_manual_optimization(model)
 
     def train_dataloader(self) -> DataLoader:
         # Built after a resume has restored global_step, so the stream continues exactly where it stopped.
@@ -119,8 +128,36 @@ class TrainingModule(pl.LightningModule):
         step_seed = (self.config.seed * 1_000_003 + self.trainer.global_step) * 997 + self.trainer.global_rank
         torch.manual_seed(step_seed % (2**63 - 1))
 
+    def _optimize(self, index: int, loss: torch.Tensor) -> None:
+        """Manual door: back-propagate ``loss`` into optimiser ``index``'s parameters and step it (see module doc).
+
+        Only the primary optimiser steps through Lightning's wrapper, so Lightning counts one step per batch."""
+        wrapped = self.optimizers(use_pl_optimizer=True)
+        wrapped = wrapped if isinstance(wrapped, list) else [wrapped]
+        optimizer = wrapped[index]
+        optimizer.optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.config.grad_clip:
+            parameters = [p for group in optimizer.optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(parameters, self.config.grad_clip)
+        if index == 0:
+            optimizer.step()
+            self._primary_steps += 1
+        else:
+            optimizer.optimizer.step()
+        schedulers = self.lr_schedulers()
+        (schedulers if isinstance(schedulers, list) else [schedulers])[index].step()
+
+    def _manual_training_step(self, batch: Any) -> dict:
+        self._primary_steps = 0
+        outputs = self.model.training_step(batch, self.trainer.global_step, self._optimize)
+        if self._primary_steps != 1:
+            raise Diffs2stError(f"{type(self.model).__name__}.training_step stepped its primary optimiser "
+                                f"{self._primary_steps} times; it must step it exactly once per batch")
+        return outputs
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        outputs = self.model.loss(batch)
+        outputs = self.model.loss(batch) if self.automatic_optimization else self._manual_training_step(batch)
         loss = outputs["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
@@ -131,11 +168,20 @@ class TrainingModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
-                                      betas=self.config.betas, weight_decay=self.config.weight_decay)
         warmup = self.config.warmup_steps
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup)))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        if self.automatic_optimization:
+            optimizers = [torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
+                                            betas=self.config.betas, weight_decay=self.config.weight_decay)]
+        else:
+            optimizers = list(self.model.configure_optimizers(self.config))
+        schedules = [torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup)))
+                     for optimizer in optimizers]
+        return optimizers, [{"scheduler": schedule, "interval": "step"} for schedule in schedules]
+
+
+def uses_manual_optimization(model: torch.nn.Module) -> bool:
+    """Whether ``model`` takes the manual door (its own optimisers and training step) instead of ``loss(batch)``."""
+    return callable(getattr(model, "training_step", None)) and callable(getattr(model, "configure_optimizers", None))
 
 
 class AtomicCheckpoint(Callback):
@@ -211,6 +257,10 @@ def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_d
         raise Diffs2stError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
     if not run_dir.parent.is_dir():
         raise Diffs2stError(f"output folder {run_dir.parent} does not exist")
+    manual = uses_manual_optimization(model)
+    if manual and config.precision == "16-mixed":
+        raise ConfigError("trainer.precision 16-mixed is not supported for models with several optimisers; "
+                          "use bf16-mixed or 32-true")
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
     ema = EMA(config.ema_decay)
@@ -223,8 +273,9 @@ def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_d
                TensorBoardLogger(run_dir, name="logs", version=version)]
     trainer = pl.Trainer(
         max_steps=config.max_steps, max_epochs=-1, accelerator=config.accelerator, devices=config.devices,
-        num_nodes=config.num_nodes, strategy="ddp" if config.strategy == "ddp" else "auto",
-        precision=config.precision, gradient_clip_val=config.grad_clip or None, logger=loggers,
+        num_nodes=config.num_nodes, strategy=_strategy(config, manual),
+        # the manual door clips per optimiser itself (Lightning refuses automatic clipping there)
+        precision=config.precision, gradient_clip_val=None if manual else config.grad_clip or None, logger=loggers,
         callbacks=callbacks, enable_checkpointing=False, enable_progress_bar=config.progress_bar,
         enable_model_summary=False, log_every_n_steps=config.log_every, use_distributed_sampler=False,
         num_sanity_val_steps=0, limit_val_batches=0, deterministic=False,
@@ -242,9 +293,19 @@ def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_d
     }
     if trainer.is_global_zero:
         model.to("cpu")
-        save_checkpoint(model_dir, model, metrics, state_dict=ema.averaged_state_dict(model))
+        exported, state_dict = model, ema.averaged_state_dict(model)
+        if callable(getattr(model, "export", None)):
+            exported, state_dict = model.export(state_dict)
+        save_checkpoint(model_dir, exported, metrics, state_dict=state_dict)
         (run_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(run_dir=run_dir, model_dir=model_dir, steps=trainer.global_step, metrics=metrics)
+
+
+def _strategy(config: TrainerConfig, manual: bool) -> Any:
+    if config.strategy != "ddp":
+        return "auto"
+    # A GAN step back-propagates losses that reach only part of the model (discriminator loss: not the generator).
+    return DDPStrategy(find_unused_parameters=True) if manual else "ddp"
 
 
 def _log_version(logs_dir: Path) -> str:

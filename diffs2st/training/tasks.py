@@ -21,6 +21,7 @@ from .harness import TrainerConfig
 TASK_MODULES: list[str] = [
     "diffs2st.training.toy",
     "diffs2st.digits.task",
+    "diffs2st.vocoders.task",
 ]
 
 
