@@ -72,7 +72,11 @@ class GriffinLimVocoder:
 
     def __call__(self, mel: torch.Tensor) -> torch.Tensor:
         batch, single = as_batch(mel, self.mel)
-        wave = griffin_lim(batch, self.mel, n_iter=self.iters)
+        if num_samples(batch.shape[-1], self.mel) <= self.mel.n_fft // 2:  # its STFT reflect-pads n_fft / 2
+            frames = self.mel.n_fft // 2 // self.mel.hop_length + 2
+            raise AudioError(f"griffin-lim needs at least {frames} mel frames, got {batch.shape[-1]}")
+        # one item at a time: each item's random initial phase (and so its wave) must not depend on its neighbours
+        wave = torch.stack([griffin_lim(item, self.mel, n_iter=self.iters) for item in batch])
         return wave[0] if single else wave
 
     def __repr__(self) -> str:
