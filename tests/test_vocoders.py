@@ -16,7 +16,7 @@ from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
 from diffs2st.errors import AudioError, Diffs2stError
-from diffs2st.training.harness import train
+from diffs2st.training.harness import TrainerConfig, train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.vocoders import (GriffinLimVocoder, HiFiGAN, HiFiGANConfig, ISTFTVocoder, ISTFTVocoderConfig,
                                load_vocoder, num_samples)
@@ -192,21 +192,55 @@ def test_segment_dataset_is_deterministic_and_covers_both_sides(tiny_manifest):
     assert torch.equal(log_mel(wave, MEL), mel)
 
 
-def test_training_task_runs_two_harness_steps_and_exports_the_generator(tiny_manifest, tmp_path):
-    overrides = ["trainer.progress_bar=false", "trainer.max_steps=2", "trainer.batch_size=2", "trainer.log_every=1",
-                 f"data.train_manifest={tiny_manifest}", "data.segment_samples=2048", "data.segments_per_clip=1",
-                 "model.pretrain_steps=1",  # step 0: mel loss only; step 1: with the discriminators
+def tiny_run(manifest: Path, run_dir: Path, steps: int, resume: bool = False):
+    """The istft config shrunk to seconds; step 0 trains on the mel loss only, later steps with discriminators."""
+    overrides = ["trainer.progress_bar=false", f"trainer.max_steps={steps}", "trainer.batch_size=2",
+                 "trainer.log_every=1", "trainer.checkpoint_every=2", f"data.train_manifest={manifest}",
+                 "data.segment_samples=2048", "data.segments_per_clip=1", "model.pretrain_steps=1",
                  "model.istft={dim: 16, intermediate_dim: 32, num_layers: 1}",
                  "model.discriminator={periods: [2], mpd_width: 2, scales: 1, msd_width: 16}"]
     config = load_run_config(CONFIGS / "vocoder-istft.yaml", overrides)
     model, dataset, collate = build_run(config)
-    result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
+    return config, train(model, dataset, config.trainer, run_dir, resume=resume, collate_fn=collate)
+
+
+def test_training_task_runs_two_harness_steps_and_exports_the_generator(tiny_manifest, tmp_path):
+    config, result = tiny_run(tiny_manifest, tmp_path / "run", steps=2)
     assert result.steps == 2
     logged = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/discriminator" in logged  # the adversarial step did run
     vocoder = load_vocoder(result.model_dir)
     assert isinstance(vocoder, ISTFTVocoder) and vocoder.config == config.model.istft
     assert vocoder(torch.randn(MEL.n_mels, 5)).shape == (num_samples(5, MEL),)
+
+
+def test_gan_training_resumed_midway_equals_an_uninterrupted_run(tiny_manifest, tmp_path):
+    """The harness's manual (two-optimiser) door keeps its step-determinism: 2 steps + resume to 4 == 4 steps."""
+    _, straight = tiny_run(tiny_manifest, tmp_path / "straight", steps=4)
+    tiny_run(tiny_manifest, tmp_path / "resumed", steps=2)
+    _, resumed = tiny_run(tiny_manifest, tmp_path / "resumed", steps=4, resume=True)
+    assert straight.steps == resumed.steps == 4
+    first, second = load_checkpoint(straight.model_dir).model, load_checkpoint(resumed.model_dir).model
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_a_manual_step_must_step_the_primary_optimiser_once(tmp_path):
+    class SkipsPrimary(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(1))
+
+        def configure_optimizers(self, config):
+            return [torch.optim.SGD([self.weight], lr=0.1)]
+
+        def training_step(self, batch, step, optimize):
+            return {"loss": (self.weight * batch[0]).sum()}
+
+    dataset = torch.utils.data.TensorDataset(torch.ones(4, 1))
+    config = TrainerConfig(max_steps=1, batch_size=2, progress_bar=False)
+    with pytest.raises(Diffs2stError, match="exactly once"):
+        train(SkipsPrimary(), dataset, config, tmp_path / "run")
 
 
 @pytest.mark.parametrize("name", ["vocoder-hifigan-small", "vocoder-hifigan-large", "vocoder-istft"])
