@@ -111,7 +111,7 @@ def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judge
 
 
 def to_markdown(results: dict, manifest: Path, count: int) -> str:
-    lines = [f"# Vocoder resynthesis benchmark\n", f"{count} clips of `{manifest}`; 2 CPU threads.\n",
+    lines = ["# Vocoder resynthesis benchmark\n", f"{count} clips of `{manifest}`; 2 CPU threads.\n",
              "| vocoder | WER ↓ | SIM ↑ | PESQ-WB ↑ | DNSMOS ↑ | RTF ↓ |", "| --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
         rtf = "—" if r["rtf"] is None else f"{r['rtf']:.4f}"

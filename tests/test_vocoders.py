@@ -3,7 +3,6 @@ overfit, the "vocoder" training task through the harness, and `diffs2st vocode`.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np

@@ -30,7 +30,8 @@ from .hifigan import HiFiGAN, HiFiGANConfig
 from .istft import ISTFTVocoder, ISTFTVocoderConfig
 from .losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss, mel_loss
 
-GENERATORS = {"hifigan": (HiFiGAN, "hifigan"), "istft": (ISTFTVocoder, "istft")}
+# generator name -> class; the name is also the config section holding that generator's settings
+GENERATORS = {"hifigan": HiFiGAN, "istft": ISTFTVocoder}
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class VocoderTrainingConfig:
 
     @property
     def generator_config(self) -> HiFiGANConfig | ISTFTVocoderConfig:
-        return getattr(self, GENERATORS[self.generator][1])
+        return getattr(self, self.generator)
 
 
 class VocoderGAN(nn.Module):
@@ -56,7 +57,7 @@ class VocoderGAN(nn.Module):
     def __init__(self, config: VocoderTrainingConfig) -> None:
         super().__init__()
         self.config = config
-        self.vocoder = GENERATORS[config.generator][0](config.generator_config)
+        self.vocoder = GENERATORS[config.generator](config.generator_config)
         self.discriminators = Discriminators(config.discriminator)
 
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -82,7 +83,8 @@ class VocoderGAN(nn.Module):
         fake_scores, _ = self.discriminators(fake.detach())
         d_loss = discriminator_loss(real_scores, fake_scores)
         optimize(1, d_loss)
-        _, real_features = self.discriminators(wave)
+        with torch.no_grad():  # real features are only targets; recomputed because the discriminators just moved
+            _, real_features = self.discriminators(wave)
         fake_scores, fake_features = self.discriminators(fake)
         adversarial = generator_adversarial_loss(fake_scores)
         matching = feature_matching_loss(real_features, fake_features)
