@@ -3,6 +3,10 @@ overfit, the "vocoder" training task through the harness, and `diffs2st vocode`.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,14 +195,17 @@ def test_segment_dataset_is_deterministic_and_covers_both_sides(tiny_manifest):
     assert torch.equal(log_mel(wave, MEL), mel)
 
 
-def tiny_run(manifest: Path, run_dir: Path, steps: int, resume: bool = False):
+def tiny_overrides(manifest: Path, steps: int) -> list[str]:
     """The istft config shrunk to seconds; step 0 trains on the mel loss only, later steps with discriminators."""
-    overrides = ["trainer.progress_bar=false", f"trainer.max_steps={steps}", "trainer.batch_size=2",
-                 "trainer.log_every=1", "trainer.checkpoint_every=2", f"data.train_manifest={manifest}",
-                 "data.segment_samples=2048", "data.segments_per_clip=1", "model.pretrain_steps=1",
-                 "model.istft={dim: 16, intermediate_dim: 32, num_layers: 1}",
-                 "model.discriminator={periods: [2], mpd_width: 2, scales: 1, msd_width: 16}"]
-    config = load_run_config(CONFIGS / "vocoder-istft.yaml", overrides)
+    return ["trainer.progress_bar=false", f"trainer.max_steps={steps}", "trainer.batch_size=2",
+            "trainer.log_every=1", "trainer.checkpoint_every=2", f"data.train_manifest={manifest}",
+            "data.segment_samples=2048", "data.segments_per_clip=1", "model.pretrain_steps=1",
+            "model.istft={dim: 16, intermediate_dim: 32, num_layers: 1}",
+            "model.discriminator={periods: [2], mpd_width: 2, scales: 1, msd_width: 16}"]
+
+
+def tiny_run(manifest: Path, run_dir: Path, steps: int, resume: bool = False):
+    config = load_run_config(CONFIGS / "vocoder-istft.yaml", tiny_overrides(manifest, steps))
     model, dataset, collate = build_run(config)
     return config, train(model, dataset, config.trainer, run_dir, resume=resume, collate_fn=collate)
 
@@ -222,6 +229,21 @@ def test_gan_training_resumed_midway_equals_an_uninterrupted_run(tiny_manifest, 
     first, second = load_checkpoint(straight.model_dir).model, load_checkpoint(resumed.model_dir).model
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.slow
+def test_gan_training_on_two_ddp_processes_equals_one_process(tiny_manifest, tmp_path):
+    _, single = tiny_run(tiny_manifest, tmp_path / "one", steps=3)
+    command = [sys.executable, "-m", "diffs2st", "train", str(CONFIGS / "vocoder-istft.yaml"), "--out",
+               str(tmp_path / "two"), "--set", "trainer.devices=2", "--set", "trainer.strategy=ddp"]
+    for item in tiny_overrides(tiny_manifest, steps=3):
+        command += ["--set", item]
+    subprocess.run(command, env=dict(os.environ, OMP_NUM_THREADS="1"), check=True, capture_output=True, timeout=300)
+    metrics = json.loads((tmp_path / "two" / "train_metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["replica_max_abs_diff"] == 0.0
+    one, two = load_checkpoint(single.model_dir).model, load_checkpoint(tmp_path / "two" / "model").model
+    for (name, a), b in zip(one.state_dict().items(), two.state_dict().values()):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0, msg=name)
 
 
 def test_a_manual_step_must_step_the_primary_optimiser_once(tmp_path):
