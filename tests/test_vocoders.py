@@ -21,8 +21,8 @@ from diffs2st.data.manifest import S2STRecord, write_manifest
 from diffs2st.errors import AudioError, Diffs2stError
 from diffs2st.training.harness import TrainerConfig, train
 from diffs2st.training.tasks import build_run, load_run_config
-from diffs2st.vocoders import (GriffinLimVocoder, HiFiGAN, HiFiGANConfig, ISTFTVocoder, ISTFTVocoderConfig,
-                               load_vocoder, num_samples)
+from diffs2st.vocoders import (VOCODERS, GriffinLimVocoder, HiFiGAN, HiFiGANConfig, ISTFTVocoder,
+                               ISTFTVocoderConfig, load_vocoder, num_samples)
 from diffs2st.vocoders.discriminators import DiscriminatorConfig, Discriminators
 from diffs2st.vocoders.losses import (discriminator_loss, feature_matching_loss, generator_adversarial_loss,
                                       mel_loss)
@@ -264,6 +264,17 @@ def test_a_manual_step_must_step_the_primary_optimiser_once(tmp_path):
         train(SkipsPrimary(), dataset, config, tmp_path / "run")
 
 
+def test_registry_and_load_vocoder_errors(tmp_path):
+    assert VOCODERS.names() == ["griffin-lim", "hifigan", "istft"]
+    with pytest.raises(Diffs2stError, match="needs trained weights"):
+        load_vocoder("hifigan")
+    from diffs2st.training.toy import ToyRegressor, ToyRegressorConfig
+
+    save_checkpoint(tmp_path / "toy", ToyRegressor(ToyRegressorConfig()))
+    with pytest.raises(Diffs2stError, match="not a vocoder"):
+        load_vocoder(tmp_path / "toy")
+
+
 @pytest.mark.parametrize("name", ["vocoder-hifigan-small", "vocoder-hifigan-large", "vocoder-istft"])
 def test_bundled_configs_build(name):
     config = load_run_config(CONFIGS / f"{name}.yaml")
@@ -282,6 +293,6 @@ def test_vocode_cli_with_griffin_lim_and_a_checkpoint(tmp_path, capsys):
     assert main(["vocode", str(tmp_path / "in.wav"), "-o", str(tmp_path / "nn.wav"), "--vocoder",
                  str(tmp_path / "voc")]) == 0
     assert sf.info(tmp_path / "nn.wav").frames == len(wave)
-    capsys.readouterr()
+    assert f"vocoded with {tmp_path / 'voc'} (RTF" in capsys.readouterr().out
     assert main(["vocode", str(tmp_path / "in.wav"), "-o", str(tmp_path / "x.wav"), "--vocoder", "nope"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: no vocoder 'nope'")

@@ -58,7 +58,8 @@ def _vocode(args) -> int:
     elapsed = time.perf_counter() - start
     save_audio(out, wave, config.sample_rate)
     seconds = len(wave) / config.sample_rate
-    print(f"{args.input}: {seconds:.2f} s vocoded with {vocoder!r} (RTF {elapsed / seconds:.3f}) -> {out}")
+    name = f"griffin-lim ({args.iters} iterations)" if args.vocoder == "griffin-lim" else args.vocoder
+    print(f"{args.input}: {seconds:.2f} s vocoded with {name} (RTF {elapsed / seconds:.3f}) -> {out}")
     return 0
 
 

@@ -79,9 +79,6 @@ class GriffinLimVocoder:
         wave = torch.stack([griffin_lim(item, self.mel, n_iter=self.iters) for item in batch])
         return wave[0] if single else wave
 
-    def __repr__(self) -> str:
-        return f"griffin-lim ({self.iters} iterations)"
-
 
 def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32) -> Vocoder:
     """A ready-to-use vocoder: ``"griffin-lim"`` (with ``iters``) or a checkpoint directory of a trained vocoder.
