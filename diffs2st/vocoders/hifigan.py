@@ -4,6 +4,7 @@ multi-receptive-field fusion (MRF) of dilated residual blocks; weight norm while
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -33,7 +34,7 @@ class HiFiGANConfig:
     resblock_dilations: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
 
     def __post_init__(self) -> None:
-        if int(torch.tensor(self.upsample_rates).prod()) != self.mel.hop_length:
+        if math.prod(self.upsample_rates) != self.mel.hop_length:
             raise ConfigError(f"hifigan upsample_rates {list(self.upsample_rates)} must multiply to the hop length "
                               f"{self.mel.hop_length}")
         if len(self.upsample_kernels) != len(self.upsample_rates) or any(
