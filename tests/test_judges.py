@@ -1,0 +1,105 @@
+"""Judges on cases with known answers: identical audio, speech vs noise, a known flite sentence, hand-computed
+text metrics, same vs different speaker, digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffs2st.data.tts import flite
+from diffs2st.judges import (DIGIT_WORDS, build_judge, equal_error_rate, measure_rtf, normalize_text, si_sdr,
+                             text_scores)
+
+SENTENCE = "the black cat is sleeping in the small house"
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return {voice: flite(SENTENCE, voice) for voice in ("slt", "awb", "rms")}
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return (0.1 * np.random.default_rng(0).standard_normal(6 * 16000)).astype(np.float32)
+
+
+def test_text_normalisation():
+    assert normalize_text("Le chat, l'été — « oui » ?") == "le chat l'été oui"
+    assert normalize_text("  DON'T   'quote' ") == "don't quote"
+
+
+def test_text_metrics_by_hand():
+    # one substitution in 4 words -> WER 1/4; CER: "cat"->"bat" is 1 edit in 15 characters
+    scores = text_scores(["the bat sat down"], ["the cat sat down"])
+    assert scores["wer"] == pytest.approx(0.25)
+    assert scores["cer"] == pytest.approx(1 / 16)
+    # BLEU-4 with brevity penalty 1: precisions 3/4, 1/3, 0/2 -> 0 without smoothing; sacrebleu's default
+    # "exp" smoothing keeps it positive but far below a perfect match
+    assert text_scores(["The cat sat down."], ["the cat sat down"])["bleu"] == pytest.approx(100.0)
+    assert 0 < scores["bleu"] < 50
+    assert text_scores(["a b c d"], ["w x y z"])["chrf"] < 5
+
+
+def test_asr_transcribes_flite(speech):
+    asr = build_judge("asr")
+    for voice in ("awb", "rms"):
+        assert asr(speech[voice], SENTENCE)["wer"] <= 0.2
+
+
+def test_digit_judge_on_flite_digits():
+    judge = build_judge("digit")
+    correct = [judge(flite(word, "awb"), digit)["correct"] for digit, word in enumerate(DIGIT_WORDS)]
+    assert sum(correct) >= 9
+
+
+def test_speaker_similarity_same_vs_different(speech):
+    judge = build_judge("speaker")
+    other = flite("four green apples are on the table near the window", "awb")
+    identical = judge(speech["awb"], speech["awb"])["similarity"]
+    same_speaker = judge(speech["awb"], other)["similarity"]
+    different = judge(speech["slt"], other)["similarity"]
+    assert identical > 0.99
+    assert same_speaker > different + 0.1
+
+
+def test_pesq_estoi_si_sdr_identical_vs_noise(speech, noise):
+    clean = speech["awb"]
+    noisy = clean + 0.3 * noise[: clean.size] / np.abs(noise).max()
+    assert build_judge("pesq")(clean, clean)["pesq"] >= 4.4
+    assert build_judge("pesq")(noisy, clean)["pesq"] < 2.5
+    assert build_judge("estoi")(clean, clean)["estoi"] > 0.99
+    assert build_judge("estoi")(noisy, clean)["estoi"] < 0.9
+    assert build_judge("si_sdr")(clean, clean)["si_sdr"] > 60
+    assert build_judge("si_sdr")(noise[: clean.size], clean)["si_sdr"] < -10
+
+
+def test_si_sdr_is_scale_invariant(speech, noise):
+    clean, estimate = speech["rms"], speech["rms"] + 0.05 * noise[: speech["rms"].size]
+    assert si_sdr(clean, 0.1 * estimate) == pytest.approx(si_sdr(clean, estimate), abs=1e-6)
+    assert si_sdr(clean, estimate) > si_sdr(clean, clean + 0.5 * noise[: clean.size])
+
+
+def test_dnsmos_prefers_speech_to_noise(speech, noise):
+    judge = build_judge("dnsmos")
+    clean = judge(speech["slt"])
+    assert set(clean) == {"dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"}
+    assert clean["dnsmos_ovrl"] > judge(noise)["dnsmos_ovrl"] + 0.5
+
+
+def test_equal_error_rate():
+    assert equal_error_rate([0.9, 0.8, 0.95], [0.1, 0.2, 0.3])[0] == 0.0
+    eer, _ = equal_error_rate(np.linspace(0, 1, 101), np.linspace(0, 1, 101))
+    assert 0.45 <= eer <= 0.55
+    with pytest.raises(ValueError):
+        equal_error_rate([], [0.1])
+
+
+def test_rtf_measures_wall_clock_per_audio_second():
+    import time
+
+    def run(seconds):
+        time.sleep(0.02)
+        return seconds
+
+    result = measure_rtf(run, [1.0, 1.0], warmup=1)
+    assert result["audio_seconds"] == 2.0 and 0.015 < result["rtf"] < 0.1 and result["peak_rss_mib"] > 10
