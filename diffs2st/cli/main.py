@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 
 from .. import __version__
@@ -19,6 +20,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.data",
     "diffs2st.cli.train",
     "diffs2st.cli.generate",
+    "diffs2st.cli.eval",
 ]
 
 
@@ -49,7 +51,9 @@ def add_command(subparsers, name: str, help: str, description: str | None = None
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.command_line = "diffs2st " + shlex.join(argv)  # recorded in reports and metrics for reproduction
     try:
         result = args.func(args)
     except Diffs2stError as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
-
 from ..training.harness import train
 from ..training.tasks import build_run, load_run_config
 from .main import add_command
@@ -13,9 +10,8 @@ from .main import add_command
 def _run(args) -> int:
     config = load_run_config(args.config, args.set)
     model, dataset, collate_fn = build_run(config)
-    command = "diffs2st " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(model, dataset, config.trainer, args.out, resume=args.resume, collate_fn=collate_fn,
-                   command=command)
+                   command=args.command_line)
     if result.metrics.get("world_size", 1) == 1 or result.run_dir.joinpath("model").exists():
         print(f"trained {config.task} for {result.steps} steps; model exported to {result.model_dir}")
     return 0

@@ -1,0 +1,45 @@
+"""`diffs2st eval KIND MANIFEST (--outputs DIR | --reference | --noisy) --out DIR`: score any system's outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import DataError
+from ..evaluation import KINDS, evaluate, plan_items
+from ..reports import markdown_table, write_report
+from .main import add_command
+
+
+def _run(args) -> int:
+    items = plan_items(args.kind, args.manifest, args.outputs, reference=args.reference, noisy=args.noisy,
+                       limit=args.limit)
+    ceiling = None
+    if args.ceiling:
+        path = Path(args.ceiling)
+        if not path.is_file():
+            raise DataError(f"no ceiling report at {path}")
+        ceiling = json.loads(path.read_text())["summary"]
+    summary, rows = evaluate(args.kind, items, jobs=args.jobs)
+    system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
+    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
+            "command": args.command_line}
+    paths = write_report(args.out, args.name, f"{args.kind} evaluation: {system}", summary, rows, meta, ceiling)
+    print(markdown_table(summary, ceiling))
+    print(f"\nreport: {paths['markdown']} (+ .json, plots)")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "eval", "score outputs with the independent judges (JSON + Markdown + plots)")
+    parser.add_argument("kind", choices=KINDS.names(), help="what is evaluated")
+    parser.add_argument("manifest", help="JSONL manifest of the test set")
+    parser.add_argument("--outputs", help="folder of <id>.wav outputs (or, for st, a hypotheses JSONL/folder)")
+    parser.add_argument("--reference", action="store_true", help="score the references themselves (the ceiling)")
+    parser.add_argument("--noisy", action="store_true", help="enhance only: score the unprocessed noisy input")
+    parser.add_argument("--ceiling", help="a ceiling report (.json) to print fractions of")
+    parser.add_argument("-o", "--out", required=True, help="report folder")
+    parser.add_argument("--name", default="report", help="report file name (without extension)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for the judges")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N records")
+    parser.set_defaults(func=_run)

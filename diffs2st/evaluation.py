@@ -1,0 +1,279 @@
+"""Scoring any system's outputs against a manifest with the independent judges (`diffs2st.judges`).
+
+A kind of evaluation says which record type it reads, which judges it needs, how it scores one utterance and how it
+summarises a corpus. Outputs are files ``<outputs>/<record id>.wav`` (audio kinds) or a JSONL of
+``{"id": ..., "src_text": ..., "tgt_text": ...}`` (``st``). ``reference=True`` scores the manifest's own reference
+audio instead — the ceiling; for enhancement ``noisy=True`` scores the unprocessed input — the floor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from .audio import MelConfig, load_audio
+from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio
+from .errors import DataError
+from .judges import build_judge, text_scores
+from .registry import Registry
+
+
+@dataclass(frozen=True)
+class Item:
+    """One utterance to score: its record, where the output is, and partner records for speaker comparisons."""
+
+    record: Any
+    output: str | None  # audio path, or None for text kinds
+    hypothesis: dict | None = None  # text kinds
+    same_speaker: Any = None  # another record of the same speaker (s2st ceiling pairs)
+    other_speaker: Any = None  # a record of a different speaker (wrong-speaker floor)
+    manifest: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    record_type: type
+    judges: tuple[str, ...]
+    score: Callable[[Item, dict, MelConfig], dict]
+    summarize: Callable[[list[dict]], dict]
+    audio_output: bool = True
+
+
+KINDS: Registry[Kind] = Registry("evaluation kind")
+
+_worker_judges: dict = {}
+
+
+def _audio(item: Item, relative: str | None, mel: MelConfig) -> np.ndarray:
+    if relative is None:
+        raise DataError(f"record {item.record.id} has no audio for this evaluation")
+    return load_audio(resolve_audio(item.manifest, relative), mel.sample_rate, min_seconds=0.0, max_seconds=None)
+
+
+def _output_audio(item: Item, mel: MelConfig) -> np.ndarray:
+    return load_audio(item.output, mel.sample_rate, min_seconds=0.0, max_seconds=None)
+
+
+def _means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
+    summary = {}
+    for key in keys:
+        values = [r[key] for r in rows if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+        if values:
+            summary[key] = float(np.mean(values))
+    return summary
+
+
+DNSMOS_KEYS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
+
+
+def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
+    record = item.record
+    output = _output_audio(item, mel)
+    target_partner = item.same_speaker if item.same_speaker is not None else record
+    row = {"id": record.id, "speaker": record.speaker, "seconds": output.size / mel.sample_rate}
+    row.update(judges["asr"](output, record.tgt_text))
+    row["sim_to_source"] = judges["speaker"](output, _audio(item, record.src_audio, mel))["similarity"]
+    row["sim_to_target"] = judges["speaker"](output, _audio(item, target_partner.tgt_audio, mel))["similarity"]
+    if item.other_speaker is not None:
+        wrong = _audio(item, item.other_speaker.tgt_audio, mel)
+        row["sim_wrong_speaker"] = judges["speaker"](output, wrong)["similarity"]
+    row.update(judges["dnsmos"](output))
+    row["reference"] = record.tgt_text
+    return row
+
+
+def _summarize_s2st(rows: list[dict]) -> dict:
+    asr = text_scores([r["transcript"] for r in rows], [r["reference"] for r in rows])
+    summary = {"asr_bleu": asr["bleu"], "asr_chrf": asr["chrf"], "asr_wer": asr["wer"], "asr_cer": asr["cer"]}
+    summary.update(_means(rows, ("sim_to_source", "sim_to_target", "sim_wrong_speaker") + DNSMOS_KEYS))
+    return summary
+
+
+def _score_vocoder(item: Item, judges: dict, mel: MelConfig) -> dict:
+    record = item.record
+    reference_path, text = (record.tgt_audio, record.tgt_text) if isinstance(record, S2STRecord) else (
+        record.audio, record.text)
+    output, reference = _output_audio(item, mel), _audio(item, reference_path, mel)
+    row = {"id": record.id, "speaker": record.speaker, "seconds": output.size / mel.sample_rate,
+           "reference": text}
+    row.update(judges["asr"](output, text))
+    row["sim_to_original"] = judges["speaker"](output, reference)["similarity"]
+    row.update(judges["pesq"](output, reference))
+    row.update(judges["dnsmos"](output))
+    return row
+
+
+def _summarize_vocoder(rows: list[dict]) -> dict:
+    asr = text_scores([r["transcript"] for r in rows], [r["reference"] for r in rows])
+    return {"asr_wer": asr["wer"], **_means(rows, ("sim_to_original", "pesq") + DNSMOS_KEYS)}
+
+
+def _score_enhance(item: Item, judges: dict, mel: MelConfig) -> dict:
+    record = item.record
+    output, clean = _output_audio(item, mel), _audio(item, record.clean_audio, mel)
+    row = {"id": record.id, "speaker": record.speaker, "noise_family": record.noise_family,
+           "snr_db": record.snr_db, "seconds": output.size / mel.sample_rate}
+    for name in ("pesq", "estoi", "si_sdr"):
+        row.update(judges[name](output, clean))
+    row["sim_to_clean"] = judges["speaker"](output, clean)["similarity"]
+    row.update(judges["dnsmos"](output))
+    return row
+
+
+ENHANCE_KEYS = ("pesq", "estoi", "si_sdr", "sim_to_clean") + DNSMOS_KEYS
+
+
+def _summarize_enhance(rows: list[dict]) -> dict:
+    summary = _means(rows, ENHANCE_KEYS)
+    for family in sorted({str(r["noise_family"]) for r in rows}):
+        summary[f"by_family/{family}"] = _means([r for r in rows if str(r["noise_family"]) == family],
+                                                ENHANCE_KEYS[:3])
+    for snr in sorted({r["snr_db"] for r in rows if r["snr_db"] is not None}):
+        summary[f"by_snr/{snr:g}"] = _means([r for r in rows if r["snr_db"] == snr], ENHANCE_KEYS[:3])
+    return summary
+
+
+def _score_digits(item: Item, judges: dict, mel: MelConfig) -> dict:
+    record = item.record
+    if record.label is None:
+        raise DataError(f"record {record.id} has no digit label")
+    row = {"id": record.id, "label": int(record.label)}
+    row.update(judges["digit"](_output_audio(item, mel), int(record.label)))
+    return row
+
+
+def _summarize_digits(rows: list[dict]) -> dict:
+    summary = {"accuracy": float(np.mean([r["correct"] for r in rows]))}
+    for digit in range(10):
+        hits = [r["correct"] for r in rows if r["label"] == digit]
+        if hits:
+            summary[f"accuracy/{digit}"] = float(np.mean(hits))
+    return summary
+
+
+def _score_st(item: Item, judges: dict, mel: MelConfig) -> dict:
+    record, hypothesis = item.record, item.hypothesis
+    return {"id": record.id, "src_hypothesis": hypothesis.get("src_text", ""), "src_reference": record.src_text,
+            "tgt_hypothesis": hypothesis.get("tgt_text", ""), "tgt_reference": record.tgt_text}
+
+
+def _summarize_st(rows: list[dict]) -> dict:
+    summary = {}
+    for side in ("src", "tgt"):
+        if any(r[f"{side}_hypothesis"] for r in rows):
+            scores = text_scores([r[f"{side}_hypothesis"] for r in rows], [r[f"{side}_reference"] for r in rows])
+            summary.update({f"{side}_{k}": v for k, v in scores.items()})
+    return summary
+
+
+KINDS.register("s2st")(Kind(S2STRecord, ("asr", "speaker", "dnsmos"), _score_s2st, _summarize_s2st))
+KINDS.register("vocoder")(Kind(SpeechRecord, ("asr", "speaker", "pesq", "dnsmos"), _score_vocoder,
+                               _summarize_vocoder))
+KINDS.register("enhance")(Kind(EnhancementRecord, ("pesq", "estoi", "si_sdr", "speaker", "dnsmos"),
+                               _score_enhance, _summarize_enhance))
+KINDS.register("digits")(Kind(SpeechRecord, ("digit",), _score_digits, _summarize_digits))
+KINDS.register("st")(Kind(S2STRecord, (), _score_st, _summarize_st, audio_output=False))
+
+
+def _init_worker(names: tuple[str, ...]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _worker_judges.update({name: build_judge(name) for name in names})
+
+
+def _score_in_worker(args: tuple[str, Item]) -> dict:
+    name, item = args
+    return KINDS.get(name).score(item, _worker_judges, MelConfig())
+
+
+def _vocoder_record_type(manifest: Path) -> type:
+    first = next((line for line in manifest.read_text().splitlines() if line.strip()), "{}")
+    return S2STRecord if "tgt_text" in json.loads(first) else SpeechRecord
+
+
+def plan_items(kind: str, manifest: str | os.PathLike, outputs: str | os.PathLike | None, reference: bool = False,
+               noisy: bool = False, limit: int | None = None) -> list[Item]:
+    """The utterances to score, with outputs checked to exist (missing ones are an error listing the first ids)."""
+    spec = KINDS.get(kind)
+    manifest = Path(manifest)
+    record_type = _vocoder_record_type(manifest) if kind == "vocoder" and manifest.is_file() else spec.record_type
+    records = read_manifest(manifest, record_type)[:limit]
+    if not records:
+        raise DataError(f"{manifest} holds no records")
+    if (reference or noisy) == (outputs is not None):
+        raise DataError("give either a folder of outputs or --reference" + (" / --noisy" if kind == "enhance" else ""))
+    hypotheses = {}
+    if not spec.audio_output:
+        if reference:
+            hypotheses = {r.id: {"src_text": r.src_text, "tgt_text": r.tgt_text} for r in records}
+        else:
+            hypotheses = _read_hypotheses(Path(outputs))
+    by_speaker: dict[str, list] = {}
+    for record in records:
+        by_speaker.setdefault(record.speaker, []).append(record)
+    speakers = sorted(by_speaker)
+    items, missing = [], []
+    for index, record in enumerate(records):
+        output = None
+        if spec.audio_output:
+            output = str(_reference_output(kind, manifest, record, noisy) if reference or noisy
+                         else Path(outputs) / f"{record.id}.wav")
+            if not Path(output).is_file():
+                missing.append(record.id)
+        elif record.id not in hypotheses:
+            missing.append(record.id)
+        same = by_speaker[record.speaker]
+        partner = same[(same.index(record) + 1) % len(same)] if reference and len(same) > 1 else None
+        others = [s for s in speakers if s != record.speaker]
+        other = by_speaker[others[index % len(others)]][0] if others else None
+        items.append(Item(record, output, hypotheses.get(record.id), partner, other, str(manifest)))
+    if missing:
+        raise DataError(f"{len(missing)} of {len(records)} outputs are missing (first: {', '.join(missing[:3])})")
+    return items
+
+
+def _reference_output(kind: str, manifest: Path, record: Any, noisy: bool) -> Path:
+    if kind == "enhance":
+        return resolve_audio(manifest, record.noisy_audio if noisy else record.clean_audio)
+    if isinstance(record, S2STRecord):
+        return resolve_audio(manifest, record.tgt_audio)
+    return resolve_audio(manifest, record.audio)
+
+
+def _read_hypotheses(path: Path) -> dict[str, dict]:
+    path = path / "hypotheses.jsonl" if path.is_dir() else path
+    if not path.is_file():
+        raise DataError(f"no hypotheses file at {path} (JSONL lines of id, src_text, tgt_text)")
+    hypotheses = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                entry = json.loads(line)
+                hypotheses[str(entry["id"])] = entry
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise DataError(f"{path}:{number}: expected a JSON object with an 'id'") from None
+    return hypotheses
+
+
+def evaluate(kind: str, items: list[Item], jobs: int = 2, progress: bool = True) -> tuple[dict, list[dict]]:
+    """Score ``items`` with the kind's judges (``jobs`` worker processes) -> (summary, per-utterance rows)."""
+    spec = KINDS.get(kind)
+    if not spec.judges or jobs <= 1:
+        _init_worker(spec.judges)
+        rows = [_score_in_worker((kind, item)) for item in tqdm(items, desc=f"eval {kind}", disable=not progress)]
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                                 initargs=(spec.judges,)) as pool:
+            rows = list(tqdm(pool.map(_score_in_worker, [(kind, item) for item in items], chunksize=4),
+                             total=len(items), desc=f"eval {kind}", disable=not progress))
+    return spec.summarize(rows), rows

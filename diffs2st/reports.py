@@ -1,0 +1,91 @@
+"""Evaluation reports: JSON (everything), Markdown (the summary, with fraction of ceiling) and plots."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .audio.io import atomic_write_bytes
+
+
+def _flatten(summary: dict, prefix: str = "") -> dict[str, float]:
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def markdown_table(summary: dict, ceiling: dict | None = None) -> str:
+    """Rows ``metric | value`` (+ ``ceiling | fraction`` when a ceiling summary is given)."""
+    flat, reference = _flatten(summary), _flatten(ceiling or {})
+    header = "| metric | value |" + (" ceiling | fraction of ceiling |" if ceiling else "")
+    lines = [header, "|" + " --- |" * (4 if ceiling else 2)]
+    for key, value in flat.items():
+        line = f"| {key} | {value:.4g} |"
+        if ceiling:
+            top = reference.get(key)
+            fraction = value / top if top not in (None, 0) and math.isfinite(top) else float("nan")
+            line += f" {top:.4g} | {fraction:.3f} |" if top is not None else " – | – |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def histogram_grid(rows: Sequence[dict], path: str | os.PathLike, title: str) -> Path | None:
+    """Per-utterance distributions of every numeric field (one histogram each)."""
+    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float)) and not isinstance(rows[0][k], bool)
+            and k not in ("snr_db", "label", "predicted")] if rows else []
+    if not keys:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = min(4, len(keys))
+    rows_n = -(-len(keys) // columns)
+    figure, axes = plt.subplots(rows_n, columns, figsize=(3.4 * columns, 2.6 * rows_n), squeeze=False)
+    for axis in axes.flat:
+        axis.set_axis_off()
+    for axis, key in zip(axes.flat, keys):
+        values = np.array([r[key] for r in rows if isinstance(r.get(key), (int, float))], dtype=float)
+        values = values[np.isfinite(values)]
+        axis.set_axis_on()
+        axis.hist(values, bins=min(30, max(5, values.size // 3)), color="#4477aa")
+        axis.set_title(f"{key} (mean {values.mean():.3g})" if values.size else key, fontsize=9)
+        axis.tick_params(labelsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def write_report(out_dir: str | os.PathLike, name: str, title: str, summary: dict, rows: list[dict], meta: dict,
+                 ceiling: dict | None = None, notes: Sequence[str] = ()) -> dict[str, Path]:
+    """Write ``name``.json / .md / _distributions.png into ``out_dir``; returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / f"{name}.json", "markdown": out_dir / f"{name}.md"}
+    document = {**meta, "summary": summary, "ceiling": ceiling, "per_utterance": rows}
+    atomic_write_bytes(paths["json"], (json.dumps(document, indent=2, default=str) + "\n").encode())
+    plot = histogram_grid(rows, out_dir / f"{name}_distributions.png", title)
+    lines = [f"# {title}", ""]
+    if meta.get("command"):
+        lines += ["Reproduce with:", "", "```bash", meta["command"], "```", ""]
+    lines += [f"{len(rows)} utterances. " + " ".join(notes), "", markdown_table(summary, ceiling), ""]
+    if plot:
+        lines += [f"![per-utterance distributions]({plot.name})", ""]
+        paths["plot"] = plot
+    atomic_write_bytes(paths["markdown"], "\n".join(lines).encode())
+    return paths

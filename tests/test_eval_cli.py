@@ -1,0 +1,97 @@
+"""`diffs2st eval` end to end on tiny fixture corpora: reports exist with their fields; missing outputs fail."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from diffs2st.audio import MelConfig
+from diffs2st.cli.main import main
+from diffs2st.data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, write_manifest
+from diffs2st.data.tts import espeak, flite
+
+SR = MelConfig().sample_rate
+PAIRS = [("le chat noir dort", "the black cat is sleeping"), ("il mange une pomme", "he eats an apple"),
+         ("nous allons au marché", "we are going to the market")]
+VOICES = [("awb", "m1"), ("awb", "m1"), ("slt", "f2")]
+
+
+@pytest.fixture(scope="module")
+def s2st_corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("s2st")
+    records = []
+    for index, ((fr, en), (voice, variant)) in enumerate(zip(PAIRS, VOICES)):
+        sf.write(root / f"src{index}.wav", espeak(fr, "fr", variant), SR)
+        sf.write(root / f"tgt{index}.wav", flite(en, voice), SR)
+        records.append(S2STRecord(id=f"utt{index}", speaker=voice, src_audio=f"src{index}.wav", src_text=fr,
+                                  tgt_text=en, tgt_audio=f"tgt{index}.wav"))
+    return write_manifest(root / "test.jsonl", records)
+
+
+def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
+    assert main(["eval", "s2st", str(s2st_corpus), "--reference", "-o", str(tmp_path), "--name", "ceiling",
+                 "--jobs", "1"]) == 0
+    ceiling = json.loads((tmp_path / "ceiling.json").read_text())
+    assert ceiling["summary"]["asr_bleu"] > 40 and len(ceiling["per_utterance"]) == 3
+    assert {"sim_to_source", "sim_to_target", "sim_wrong_speaker", "dnsmos_ovrl"} <= set(ceiling["summary"])
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    for index in range(3):  # a "system" that speaks every answer with the female voice
+        sf.write(outputs / f"utt{index}.wav", flite(PAIRS[index][1], "slt"), SR)
+    assert main(["eval", "s2st", str(s2st_corpus), "--outputs", str(outputs), "-o", str(tmp_path),
+                 "--ceiling", str(tmp_path / "ceiling.json"), "--jobs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "fraction of ceiling" in printed
+    report = (tmp_path / "report.md").read_text()
+    assert "diffs2st eval s2st" in report and (tmp_path / "report_distributions.png").exists()
+    system = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert system["sim_to_target"] < ceiling["summary"]["sim_to_target"]  # wrong voice for the male speakers
+
+
+def test_missing_outputs_are_one_line_error(s2st_corpus, tmp_path, capsys):
+    outputs = tmp_path / "partial"
+    outputs.mkdir()
+    shutil.copy(s2st_corpus.parent / "tgt0.wav", outputs / "utt0.wav")
+    code = main(["eval", "s2st", str(s2st_corpus), "--outputs", str(outputs), "-o", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "2 of 3 outputs are missing (first: utt1, utt2)" in err[0]
+
+
+def test_st_text_hypotheses(s2st_corpus, tmp_path):
+    hypotheses = tmp_path / "hyp.jsonl"
+    hypotheses.write_text("\n".join(json.dumps({"id": f"utt{i}", "src_text": fr, "tgt_text": en if i else "a dog"})
+                                    for i, (fr, en) in enumerate(PAIRS)) + "\n")
+    assert main(["eval", "st", str(s2st_corpus), "--outputs", str(hypotheses), "-o", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert summary["src_bleu"] == pytest.approx(100.0) and summary["src_wer"] == 0.0
+    assert 0 < summary["tgt_wer"] < 1 and summary["tgt_bleu"] < 100
+
+
+def test_enhance_noisy_floor_vs_clean_ceiling(tmp_path):
+    clean = flite("four green apples are on the table", "rms")
+    noisy = clean + 0.05 * np.random.default_rng(0).standard_normal(clean.size).astype(np.float32)
+    sf.write(tmp_path / "clean.wav", clean, SR)
+    sf.write(tmp_path / "noisy.wav", noisy, SR)
+    manifest = write_manifest(tmp_path / "test.jsonl", [EnhancementRecord(
+        id="e0", speaker="rms", clean_audio="clean.wav", noisy_audio="noisy.wav", noise_family="white", snr_db=5.0)])
+    for flag, name in (("--reference", "clean"), ("--noisy", "noisy")):
+        assert main(["eval", "enhance", str(manifest), flag, "-o", str(tmp_path), "--name", name,
+                     "--jobs", "1"]) == 0
+    top = json.loads((tmp_path / "clean.json").read_text())["summary"]
+    floor = json.loads((tmp_path / "noisy.json").read_text())["summary"]
+    assert top["pesq"] > 4.4 and floor["pesq"] < top["pesq"] - 1 and floor["si_sdr"] < top["si_sdr"]
+    assert "by_family/white" in floor and "by_snr/5" in floor
+
+
+def test_digits_accuracy(tmp_path):
+    records = []
+    for digit, word in enumerate(["zero", "one", "two"]):
+        sf.write(tmp_path / f"{digit}.wav", flite(word, "awb"), SR)
+        records.append(SpeechRecord(id=str(digit), speaker="awb", audio=f"{digit}.wav", text=word, label=str(digit)))
+    manifest = write_manifest(tmp_path / "digits.jsonl", records)
+    assert main(["eval", "digits", str(manifest), "--reference", "-o", str(tmp_path), "--jobs", "1"]) == 0
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["accuracy"] == 1.0
