@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.train",
     "diffs2st.cli.generate",
     "diffs2st.cli.eval",
+    "diffs2st.cli.enhance",
 ]
 
 

@@ -1,0 +1,63 @@
+"""`diffs2st enhance IN -o OUT --method NAME`: one file, a folder of audio files, or a manifest of noisy audio."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..audio import MelConfig, load_audio, save_audio
+from ..data.manifest import EnhancementRecord, read_manifest, resolve_audio
+from ..enhancement import ENHANCERS, build_enhancer
+from ..errors import AudioError, OutputPathError
+from .main import add_command
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def _jobs(source: Path, out: Path) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: a file -> a file; a folder or a .jsonl manifest -> OUT/<name or id>.wav."""
+    if source.suffix == ".jsonl":
+        records = read_manifest(source, EnhancementRecord)
+        return [(resolve_audio(source, r.noisy_audio), out / f"{r.id}.wav") for r in records]
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise AudioError(f"{source} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+        return [(p, out / f"{p.stem}.wav") for p in files]
+    return [(source, out)]
+
+
+def _run(args) -> int:
+    source, out = Path(args.input), Path(args.output)
+    batch = source.is_dir() or source.suffix == ".jsonl"
+    if not source.exists():
+        raise AudioError(f"no such file: {source}")
+    if batch:
+        if not out.parent.is_dir():
+            raise OutputPathError(f"output folder {out.parent} does not exist")
+        out.mkdir(exist_ok=True)
+    jobs = _jobs(source, out)
+    mel = MelConfig()
+    enhancer = build_enhancer(args.method, mel)
+    audio_seconds = elapsed = 0.0
+    for noisy_path, out_path in tqdm(jobs, desc=args.method, disable=len(jobs) == 1):
+        wave = load_audio(noisy_path, mel.sample_rate, max_seconds=args.max_seconds)
+        start = time.perf_counter()
+        enhanced = enhancer(wave)
+        elapsed += time.perf_counter() - start
+        audio_seconds += wave.size / mel.sample_rate
+        save_audio(out_path, enhanced, mel.sample_rate)
+    print(f"enhanced {len(jobs)} file(s), {audio_seconds:.1f} s of audio with {args.method} "
+          f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}) -> {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "enhance", "remove noise from speech (a file, a folder or a manifest)")
+    parser.add_argument("input", help="noisy audio file, folder of audio files, or EnhancementRecord manifest")
+    parser.add_argument("-o", "--output", required=True, help="output file (or folder for batch input)")
+    parser.add_argument("--method", default="deepfilternet3", choices=ENHANCERS.names(), help="enhancer")
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="refuse inputs longer than this (0: none)")
+    parser.set_defaults(func=_run)
