@@ -188,12 +188,25 @@ def _init_worker(names: tuple[str, ...]) -> None:
     import torch
 
     torch.set_num_threads(1)
-    _worker_judges.update({name: build_judge(name) for name in names})
+    _worker_judges.update({name: build_judge(name) for name in names if name not in _worker_judges})
 
 
-def _score_in_worker(args: tuple[str, Item]) -> dict:
-    name, item = args
-    return KINDS.get(name).score(item, _worker_judges, MelConfig())
+def _call_in_worker(args: tuple[Callable, Any]) -> Any:
+    function, item = args
+    return function(item, _worker_judges, MelConfig())
+
+
+def map_with_judges(function: Callable[[Any, dict, MelConfig], Any], items: list, judges: tuple[str, ...],
+                    jobs: int = 2, desc: str = "judging", progress: bool = True) -> list:
+    """``[function(item, judges_by_name, mel) for item in items]`` with each worker process holding one instance of
+    every judge named (models load once per worker, not per item). ``function`` must be a module-level function."""
+    if not judges or jobs <= 1 or len(items) < 2:
+        _init_worker(judges)
+        return [_call_in_worker((function, item)) for item in tqdm(items, desc=desc, disable=not progress)]
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(judges,)) as pool:
+        return list(tqdm(pool.map(_call_in_worker, [(function, item) for item in items], chunksize=4),
+                         total=len(items), desc=desc, disable=not progress))
 
 
 def _vocoder_record_type(manifest: Path) -> type:
@@ -268,12 +281,5 @@ def _read_hypotheses(path: Path) -> dict[str, dict]:
 def evaluate(kind: str, items: list[Item], jobs: int = 2, progress: bool = True) -> tuple[dict, list[dict]]:
     """Score ``items`` with the kind's judges (``jobs`` worker processes) -> (summary, per-utterance rows)."""
     spec = KINDS.get(kind)
-    if not spec.judges or jobs <= 1:
-        _init_worker(spec.judges)
-        rows = [_score_in_worker((kind, item)) for item in tqdm(items, desc=f"eval {kind}", disable=not progress)]
-    else:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(spec.judges,)) as pool:
-            rows = list(tqdm(pool.map(_score_in_worker, [(kind, item) for item in items], chunksize=4),
-                             total=len(items), desc=f"eval {kind}", disable=not progress))
+    rows = map_with_judges(spec.score, items, spec.judges, jobs, desc=f"eval {kind}", progress=progress)
     return spec.summarize(rows), rows

@@ -95,3 +95,22 @@ def test_digits_accuracy(tmp_path):
     manifest = write_manifest(tmp_path / "digits.jsonl", records)
     assert main(["eval", "digits", str(manifest), "--reference", "-o", str(tmp_path), "--jobs", "1"]) == 0
     assert json.loads((tmp_path / "report.json").read_text())["summary"]["accuracy"] == 1.0
+
+
+def test_data_check_on_a_tiny_corpus(s2st_corpus, tmp_path, capsys):
+    """Two speakers in a 3-utterance corpus: WER per speaker, same/different-speaker EER, durations."""
+    import shutil as sh
+
+    corpus = tmp_path / "corpus"
+    sh.copytree(s2st_corpus.parent, corpus)
+    (corpus / "test.jsonl").rename(corpus / "test-seen-speakers.jsonl")
+    assert main(["data", "check", str(corpus), "--jobs", "1"]) == 0
+    report = json.loads((corpus / "selfcheck" / "selfcheck.json").read_text())
+    overall = report["summary"]["overall"]
+    assert overall["utterances"] == 3 and overall["speakers"] == 2 and overall["target_wer"] < 0.3
+    assert set(overall["wer_by_speaker"]) == {"awb", "slt"}
+    assert overall["sim_same_target_target"] > overall["sim_different_target_target"]
+    assert (corpus / "selfcheck" / "selfcheck_wer_by_speaker.png").exists()
+    assert "Goals:" in (corpus / "selfcheck" / "selfcheck.md").read_text()
+    code = main(["data", "check", str(tmp_path / "nothing")])
+    assert code == 2 and "holds none of the manifests" in capsys.readouterr().err

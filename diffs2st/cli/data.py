@@ -8,6 +8,7 @@ from .main import add_command
 
 DATA_COMMAND_MODULES: list[str] = [
     "diffs2st.cli.data_import",
+    "diffs2st.cli.data_check",
 ]
 
 
