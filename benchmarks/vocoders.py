@@ -3,15 +3,10 @@
     python benchmarks/vocoders.py --manifest corpora/synth-cvss/test-unseen-speakers.jsonl \
         [--checkpoint runs/vocoder-istft/model ...] [--limit 50]
 
-Vocoders: Griffin-Lim with 32 and 64 iterations, plus every checkpoint directory given. Judges (DESIGN §5): pocketsphinx
-WER against the transcript, Resemblyzer cosine similarity to the original, PESQ-WB vs the original, DNSMOS overall,
-and RTF (2 CPU threads, after a warm-up). The originals are scored too (the ceiling). Results go to
-docs/benchmarks/vocoders.json and vocoders.md. Not run by the tests (minutes of CPU).
-
-TODO(judges): `diffs2st.judges` was empty when this was written. When it lands, replace the `_Judges` class below by
-its judges, expected as callables ``judge(hyp, ref) -> dict`` (STYLE rule 1): ``asr(wave, text) -> {"wer": ...}``,
-``speaker(wave, reference_wave) -> {"sim": ...}``, ``pesq(wave, reference_wave) -> {"pesq_wb": ...}``,
-``dnsmos(wave) -> {"dnsmos_ovrl": ...}``.
+Vocoders: Griffin-Lim with 32 and 64 iterations, plus every checkpoint directory given. Judges (DESIGN §5,
+`diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine similarity to the
+original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The originals are scored
+too (the ceiling). Results go to docs/benchmarks/vocoders.json and vocoders.md. Not run by the tests (minutes of CPU).
 """
 
 from __future__ import annotations
@@ -28,53 +23,16 @@ from tqdm import tqdm
 
 from diffs2st.audio import MelConfig, load_audio, log_mel
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
+from diffs2st.judges import build_judge
 from diffs2st.vocoders import load_vocoder
 
 OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks"
 
 
-class _Judges:
-    """Thin local wrappers around the external judges (see the TODO in the module docstring)."""
-
-    def __init__(self, sample_rate: int) -> None:
-        from pocketsphinx import Decoder
-        from resemblyzer import VoiceEncoder
-
-        self.sample_rate = sample_rate
-        self.decoder = Decoder(samprate=sample_rate)
-        self.encoder = VoiceEncoder("cpu", verbose=False)
-
-    def transcribe(self, wave: np.ndarray) -> str:
-        pcm = (np.clip(wave, -1, 1) * 32767).astype(np.int16).tobytes()
-        self.decoder.start_utt()
-        self.decoder.process_raw(pcm, full_utt=True)
-        self.decoder.end_utt()
-        hypothesis = self.decoder.hyp()
-        return hypothesis.hypstr if hypothesis else ""
-
-    def embed(self, wave: np.ndarray) -> np.ndarray:
-        from resemblyzer import preprocess_wav
-
-        return self.encoder.embed_utterance(preprocess_wav(wave, source_sr=self.sample_rate))
-
-    def score(self, wave: np.ndarray, original: np.ndarray, text: str) -> dict:
-        import jiwer
-        from pesq import pesq
-        from speechmos import dnsmos
-
-        hypothesis = self.transcribe(wave)
-        original_embedding, embedding = self.embed(original), self.embed(wave)
-        length = min(len(wave), len(original))
-        return {
-            "wer": jiwer.wer(_normalise(text), _normalise(hypothesis) or "<empty>"),
-            "sim": float(np.dot(embedding, original_embedding)),  # embeddings are unit-norm
-            "pesq_wb": float(pesq(self.sample_rate, original[:length], wave[:length], "wb")),
-            "dnsmos_ovrl": float(dnsmos.run(wave, sr=self.sample_rate)["ovrl_mos"]),
-        }
-
-
-def _normalise(text: str) -> str:
-    return " ".join("".join(c for c in text.lower() if c.isalnum() or c in " '").split())
+def score(judges: dict, wave: np.ndarray, original: np.ndarray, text: str) -> dict:
+    """The judges (`diffs2st.judges`) on one resynthesised clip against its original."""
+    return {"wer": judges["asr"](wave, text)["wer"], "sim": judges["speaker"](wave, original)["similarity"],
+            "pesq_wb": judges["pesq"](wave, original)["pesq"], "dnsmos_ovrl": judges["dnsmos"](wave)["dnsmos_ovrl"]}
 
 
 def clips(manifest: Path, limit: int | None) -> list[tuple[Path, str]]:
@@ -88,7 +46,7 @@ def clips(manifest: Path, limit: int | None) -> list[tuple[Path, str]]:
     return pairs[:limit] if limit else pairs
 
 
-def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judges: _Judges, mel: MelConfig) -> dict:
+def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judges: dict, mel: MelConfig) -> dict:
     """Mean judge scores and RTF of ``vocoder`` over ``items`` (original wave, transcript); ``vocoder`` None scores
     the originals themselves (the ceiling)."""
     scores, seconds, elapsed = [], 0.0, 0.0
@@ -104,7 +62,7 @@ def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judge
                 wave = vocoder(spectrogram).numpy()
             elapsed += time.perf_counter() - start
             seconds += len(wave) / mel.sample_rate
-        scores.append(judges.score(wave, original[:len(wave)], text))
+        scores.append(score(judges, wave, original[:len(wave)], text))
     summary = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
     summary["rtf"] = elapsed / seconds if vocoder is not None else None
     return summary
@@ -131,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     mel = MelConfig()
     items = [(load_audio(path, mel.sample_rate, max_seconds=None), text) for path, text in clips(args.manifest,
                                                                                                  args.limit)]
-    judges = _Judges(mel.sample_rate)
+    judges = {name: build_judge(name, mel) for name in ("asr", "speaker", "pesq", "dnsmos")}
     vocoders = {"original (ceiling)": None, "griffin-lim-32": load_vocoder("griffin-lim", iters=32),
                 "griffin-lim-64": load_vocoder("griffin-lim", iters=64)}
     vocoders.update({str(path): load_vocoder(path) for path in args.checkpoint})
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    report = {"manifest": str(args.manifest), "clips": len(items), "command": " ".join(sys.argv), "results": results}
+    report = {"manifest": str(args.manifest), "clips": len(items), "command": "python " + " ".join(sys.argv), "results": results}
     (args.out_dir / "vocoders.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out_dir / "vocoders.md").write_text(to_markdown(results, args.manifest, len(items)))
     print(to_markdown(results, args.manifest, len(items)))
