@@ -7,6 +7,7 @@ import importlib
 from .main import add_command
 
 DATA_COMMAND_MODULES: list[str] = [
+    "diffs2st.cli.data_sentences",
     "diffs2st.cli.data_import",
     "diffs2st.cli.data_check",
 ]
