@@ -9,6 +9,7 @@ from .main import add_command
 DATA_COMMAND_MODULES: list[str] = [
     "diffs2st.cli.data_sentences",
     "diffs2st.cli.data_import",
+    "diffs2st.cli.data_build",
     "diffs2st.cli.data_check",
 ]
 

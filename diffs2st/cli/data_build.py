@@ -1,0 +1,70 @@
+"""`diffs2st data build {synth-cvss,synth-digits,synth-noisy} --out DIR ...`: build a synthetic corpus (resumable:
+run the same command again after an interruption and it completes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .main import add_command
+
+
+def _cvss(args) -> int:
+    from ..data.builders.synth_cvss import build
+
+    manifests = build(Path(args.out), args.train, args.dev, args.test, args.speakers, args.unseen_speakers,
+                      args.seed, args.jobs)
+    print("synth-cvss ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
+    return 0
+
+
+def _digits(args) -> int:
+    from ..data.builders.synth_digits import build
+
+    manifests = build(Path(args.out), args.speakers, args.test_speakers, args.repetitions, args.lang, args.seed,
+                      args.jobs)
+    print("synth-digits ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
+    return 0
+
+
+def _noisy(args) -> int:
+    from ..data.builders.synth_noisy import build
+
+    manifests = build(Path(args.out), args.train, args.test, args.speakers, args.heldout, args.seed, args.jobs)
+    print("synth-noisy ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "build", "build a synthetic corpus with espeak-ng, flite and WORLD")
+    corpora = parser.add_subparsers(dest="corpus", metavar="CORPUS", required=True)
+
+    cvss = add_command(corpora, "synth-cvss", "French->English S2ST pairs in matched voices")
+    cvss.add_argument("--out", required=True, help="corpus folder")
+    cvss.add_argument("--train", type=int, default=10000, help="training pairs")
+    cvss.add_argument("--dev", type=int, default=500, help="dev pairs")
+    cvss.add_argument("--test", type=int, default=500, help="pairs in each of the two test splits")
+    cvss.add_argument("--speakers", type=int, default=40, help="training (seen) speakers")
+    cvss.add_argument("--unseen-speakers", type=int, default=10, help="speakers only in test-unseen-speakers")
+    cvss.add_argument("--seed", type=int, default=0, help="random seed")
+    cvss.add_argument("--jobs", type=int, default=2, help="worker processes")
+    cvss.set_defaults(func=_cvss)
+
+    digits = add_command(corpora, "synth-digits", "spoken digits 0-9 in the AudioMNIST layout")
+    digits.add_argument("--out", required=True, help="corpus folder")
+    digits.add_argument("--speakers", type=int, default=60, help="speakers in all")
+    digits.add_argument("--test-speakers", type=int, default=12, help="speakers held out for the test split")
+    digits.add_argument("--repetitions", type=int, default=5, help="recordings of each digit per speaker")
+    digits.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the digit words")
+    digits.add_argument("--seed", type=int, default=0, help="random seed")
+    digits.add_argument("--jobs", type=int, default=2, help="worker processes")
+    digits.set_defaults(func=_digits)
+
+    noisy = add_command(corpora, "synth-noisy", "clean/noisy pairs in the VoiceBank-DEMAND layout")
+    noisy.add_argument("--out", required=True, help="corpus folder")
+    noisy.add_argument("--train", type=int, default=4000, help="training pairs")
+    noisy.add_argument("--test", type=int, default=800, help="test pairs")
+    noisy.add_argument("--speakers", type=int, default=24, help="training speakers (test speakers are unseen)")
+    noisy.add_argument("--heldout", default="babble", help="noise family kept out of train")
+    noisy.add_argument("--seed", type=int, default=0, help="random seed")
+    noisy.add_argument("--jobs", type=int, default=2, help="worker processes")
+    noisy.set_defaults(func=_noisy)

@@ -1,0 +1,101 @@
+"""The one job runner every builder uses.
+
+A builder first makes a PLAN: a list of jobs, each holding every random choice already made from the seed and the
+paths it writes. `run_jobs` then skips jobs whose outputs all exist (resume), removes temporary files a killed run
+left behind, and runs the rest in a process pool with a progress bar. Outputs are written through temporary files and
+renames (`save_audio`), so a file that exists is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from ...audio import MelConfig, normalize_loudness
+from ...audio.io import atomic_write_bytes
+from ...errors import DataError
+
+
+def remove_stale_temporaries(folders: Sequence[Path]) -> int:
+    """Delete ``.*.tmp`` files an interrupted run left in ``folders``; returns how many."""
+    removed = 0
+    for folder in folders:
+        if folder.is_dir():
+            for path in folder.glob(".*.tmp"):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def run_jobs(function: Callable[[Any], None], jobs: Sequence[Any], workers: int, desc: str,
+             outputs: Callable[[Any], Sequence[Path]]) -> int:
+    """Run ``function(job)`` for every job whose outputs are not all present; returns how many ran."""
+    folders = sorted({path.parent for job in jobs for path in outputs(job)})
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folders)
+    pending = [job for job in jobs if not all(path.is_file() for path in outputs(job))]
+    if not pending:
+        return 0
+    if workers <= 1:
+        for job in tqdm(pending, desc=desc):
+            function(job)
+    else:
+        with get_context("fork").Pool(workers, initializer=_single_thread) as pool:
+            for _ in tqdm(pool.imap_unordered(function, pending, chunksize=4), total=len(pending), desc=desc):
+                pass
+    return len(pending)
+
+
+def _single_thread() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def finish_audio(wave: np.ndarray, mel: MelConfig = MelConfig(), margin_seconds: float = 0.08,
+                 threshold_db: float = -45.0) -> np.ndarray:
+    """Trim leading/trailing silence (frames ``threshold_db`` below the loudest, keeping a margin) and normalise
+    the level to -26 dBFS active level."""
+    wave = np.asarray(wave, dtype=np.float32)
+    frame = int(0.01 * mel.sample_rate)
+    frames = max(1, wave.size // frame)
+    energy = 10 * np.log10((wave[: frames * frame].reshape(frames, frame) ** 2).mean(axis=1) + 1e-12)
+    loud = np.flatnonzero(energy > energy.max() + threshold_db)
+    margin = int(margin_seconds * mel.sample_rate)
+    start = max(0, loud[0] * frame - margin) if loud.size else 0
+    end = min(wave.size, (loud[-1] + 1) * frame + margin) if loud.size else wave.size
+    return normalize_loudness(wave[start:end], mel.sample_rate)
+
+
+def duration(path: Path) -> float:
+    return round(sf.info(str(path)).duration, 4)
+
+
+def write_corpus_info(out_dir: Path, name: str, arguments: dict, counts: dict, synthesized: int,
+                      seconds: float) -> None:
+    info = {"corpus": name, "arguments": arguments, "counts": counts, "jobs_run_this_time": synthesized,
+            "build_seconds_this_time": round(seconds, 1), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    atomic_write_bytes(out_dir / "corpus.json", (json.dumps(info, indent=2) + "\n").encode())
+
+
+def check_out_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out {out_dir} is a file, not a folder")
+    if not out_dir.parent.is_dir():
+        raise DataError(f"the parent folder of --out ({out_dir.parent}) does not exist")
+    out_dir.mkdir(exist_ok=True)
+    return out_dir
+
+
+def check_counts(**counts: int) -> None:
+    for name, value in counts.items():
+        if value < 0:
+            raise DataError(f"--{name.replace('_', '-')} must not be negative, got {value}")
