@@ -1,0 +1,137 @@
+"""Speakers, WORLD rendering and the synthetic corpus builders: determinism (hashes), disjoint splits, unseen
+speakers, resumability, layouts."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from diffs2st.cli.main import main
+from diffs2st.data.builders import synth_cvss, synth_digits, synth_noisy
+from diffs2st.data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio
+from diffs2st.data.speakers import (SpeakerSpec, f0_band, render, sample_speakers, sample_unseen_speakers,
+                                    SEEN_BANDS, UNSEEN_BANDS)
+from diffs2st.data.tts import flite
+from diffs2st.errors import ConfigError, DataError
+
+
+def digest(folder) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "corpus.json"}
+
+
+def test_speaker_table_is_gender_consistent_and_unseen_bands_are_disjoint():
+    seen, unseen = sample_speakers(40, random.Random(0)), sample_unseen_speakers(20, random.Random(1))
+    assert {f0_band(s) for s in seen} <= set(SEEN_BANDS) and {f0_band(s) for s in unseen} <= set(UNSEEN_BANDS)
+    assert {(s.espeak_variant, s.flite_voice) for s in unseen} <= {(s.espeak_variant, s.flite_voice) for s in seen}
+    with pytest.raises(ConfigError, match="goes with"):
+        SpeakerSpec("x", "m", "f1", "awb")
+
+
+def test_world_identity_and_f0_scale():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyworld
+    wave = flite("the black cat is sleeping", "awb")
+    identity = SpeakerSpec("a", "m", "m1", "awb")
+    assert np.array_equal(render(wave, identity), wave)
+    near_identity = render(wave, SpeakerSpec("b", "m", "m1", "awb", f0_scale=1.0001))
+    # WORLD resynthesis does not keep the phase: compare log-mel spectrograms, not samples
+    from diffs2st.audio import log_mel
+    a, b = log_mel(near_identity).numpy(), log_mel(wave).numpy()
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+    raised = render(wave, SpeakerSpec("c", "m", "m1", "awb", f0_scale=1.2))
+
+    def median_f0(x):
+        f0, _ = pyworld.dio(x.astype(np.float64), 16000)
+        return np.median(f0[f0 > 0])
+
+    assert median_f0(raised) / median_f0(wave) == pytest.approx(1.2, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def small_cvss(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cvss")
+    synth_cvss.build(root / "a", train=12, dev=2, test=3, speakers=4, unseen_speakers=2, seed=5, jobs=2)
+    return root
+
+
+def test_cvss_same_seed_same_bytes_and_disjoint_splits(small_cvss, tmp_path):
+    synth_cvss.build(tmp_path / "b", train=12, dev=2, test=3, speakers=4, unseen_speakers=2, seed=5, jobs=1)
+    assert digest(small_cvss / "a") == digest(tmp_path / "b")
+    splits = {s: read_manifest(small_cvss / "a" / f"{s}.jsonl", S2STRecord) for s in synth_cvss.SPLITS}
+    assert [len(splits[s]) for s in synth_cvss.SPLITS] == [12, 2, 3, 3]
+    train_text = {r.src_text for r in splits["train"]} | {r.tgt_text for r in splits["train"]}
+    assert not any(r.src_text in train_text or r.tgt_text in train_text for s in synth_cvss.SPLITS[1:]
+                   for r in splits[s])
+    assert {r.speaker for r in splits["test-unseen-speakers"]}.isdisjoint({r.speaker for r in splits["train"]})
+    record = splits["train"][0]
+    assert sf.info(resolve_audio(small_cvss / "a" / "train.jsonl", record.tgt_audio)).samplerate == 16000
+    assert record.speaker_spec["flite_voice"] in ("slt", "awb", "rms", "kal16") and record.tgt_duration > 0.3
+    other = synth_cvss.plan(tmp_path, 12, 2, 3, 4, 2, seed=6)
+    assert [j.fr for j in other] != [j.fr for j in synth_cvss.plan(tmp_path, 12, 2, 3, 4, 2, seed=5)]
+
+
+def test_cvss_resumes_after_an_interruption(small_cvss, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_cvss / "a", copy)
+    before = digest(copy)
+    victims = sorted((copy / "train").glob("*.wav"))[:3]
+    for path in victims:
+        path.unlink()
+    (copy / "train" / ".train-00000.en.wav.abc.tmp").write_bytes(b"half a file")
+    synth_cvss.build(copy, train=12, dev=2, test=3, speakers=4, unseen_speakers=2, seed=5, jobs=1)
+    assert digest(copy) == before and not list(copy.rglob("*.tmp"))
+    start = time.perf_counter()  # everything present: no synthesis at all
+    synth_cvss.build(copy, train=12, dev=2, test=3, speakers=4, unseen_speakers=2, seed=5, jobs=1)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_bad_options_are_one_line_errors(tmp_path, capsys):
+    assert main(["data", "build", "synth-cvss", "--out", str(tmp_path / "x"), "--train", "-3"]) == 2
+    assert "--train must not be negative" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["data", "build", "synth-cvss", "--out", str(tmp_path / "file"), "--train", "1"]) == 2
+    with pytest.raises(DataError, match="not one of"):
+        synth_noisy.build(tmp_path / "n", train=1, test=1, heldout="thunder")
+
+
+def test_digits_layout_and_speaker_disjoint_test(tmp_path):
+    manifests = synth_digits.build(tmp_path, speakers=3, test_speakers=1, repetitions=1, seed=0, jobs=2)
+    train, test = (read_manifest(manifests[s], SpeechRecord) for s in ("train", "test"))
+    assert len(train) == 20 and len(test) == 10
+    assert {r.speaker for r in train}.isdisjoint({r.speaker for r in test})
+    assert (tmp_path / "data" / "03" / "7_03_0.wav").is_file() and sorted({r.label for r in test}) == list("0123456789")
+
+
+def test_noisy_layout_snrs_and_heldout_family(tmp_path):
+    manifests = synth_noisy.build(tmp_path, train=4, test=8, speakers=2, heldout="babble", seed=0, jobs=2)
+    test = read_manifest(manifests["test"], EnhancementRecord)
+    train = read_manifest(manifests["train"], EnhancementRecord)
+    assert {r.noise_family for r in test} == set(synth_noisy.FAMILIES)
+    assert "babble" not in {r.noise_family for r in train}
+    assert [r.extra["heldout"] for r in test] == [r.noise_family == "babble" for r in test]
+    for folder in ("clean_trainset_wav", "noisy_trainset_wav", "clean_testset_wav", "noisy_testset_wav"):
+        assert any((tmp_path / folder).iterdir())
+    record = next(r for r in test if r.noise_family == "white")
+    clean, _ = sf.read(resolve_audio(manifests["test"], record.clean_audio))
+    noisy, _ = sf.read(resolve_audio(manifests["test"], record.noisy_audio))
+    measured = 10 * np.log10(np.mean(clean ** 2) / np.mean((noisy - clean) ** 2))
+    assert measured == pytest.approx(record.snr_db, abs=0.5)
+
+
+@pytest.mark.slow
+def test_two_hundred_pairs_build_in_under_two_minutes(tmp_path):
+    start = time.perf_counter()
+    synth_cvss.build(tmp_path, train=160, dev=10, test=15, speakers=10, unseen_speakers=3, seed=1, jobs=2)
+    elapsed = time.perf_counter() - start
+    assert sum(len(read_manifest(tmp_path / f"{s}.jsonl", S2STRecord)) for s in synth_cvss.SPLITS) == 200
+    assert elapsed < 120, f"200 pairs took {elapsed:.0f} s"
