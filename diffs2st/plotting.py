@@ -13,6 +13,17 @@ from .audio import MelConfig
 from .audio.io import atomic_write_bytes
 
 
+def save_figure(figure, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
 def spectrogram_grid(mels: Sequence[np.ndarray], titles: Sequence[str], path: str | os.PathLike,
                      config: MelConfig = MelConfig(), columns: int = 4, suptitle: str | None = None) -> Path:
     """Save log-mels (each (n_mels, frames)) as a grid of images with a shared colour scale; returns the path."""
@@ -41,8 +52,4 @@ def spectrogram_grid(mels: Sequence[np.ndarray], titles: Sequence[str], path: st
     figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="log-mel")
     if suptitle:
         figure.suptitle(suptitle)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+    return save_figure(figure, path)

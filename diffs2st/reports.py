@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -12,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .audio.io import atomic_write_bytes
+from .plotting import save_figure
 
 
 def _flatten(summary: dict, prefix: str = "") -> dict[str, float]:
@@ -64,11 +64,7 @@ def histogram_grid(rows: Sequence[dict], path: str | os.PathLike, title: str) ->
         axis.tick_params(labelsize=7)
     figure.suptitle(title)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+    return save_figure(figure, path, dpi=100)
 
 
 def write_report(out_dir: str | os.PathLike, name: str, title: str, summary: dict, rows: list[dict], meta: dict,

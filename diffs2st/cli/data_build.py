@@ -8,13 +8,17 @@ from pathlib import Path
 from .main import add_command
 
 
+def _ready(name: str, manifests: dict) -> int:
+    print(f"{name} ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
+    return 0
+
+
 def _cvss(args) -> int:
     from ..data.builders.synth_cvss import build
 
     manifests = build(Path(args.out), args.train, args.dev, args.test, args.speakers, args.unseen_speakers,
                       args.seed, args.jobs)
-    print("synth-cvss ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
-    return 0
+    return _ready("synth-cvss", manifests)
 
 
 def _digits(args) -> int:
@@ -22,16 +26,14 @@ def _digits(args) -> int:
 
     manifests = build(Path(args.out), args.speakers, args.test_speakers, args.repetitions, args.lang, args.seed,
                       args.jobs)
-    print("synth-digits ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
-    return 0
+    return _ready("synth-digits", manifests)
 
 
 def _noisy(args) -> int:
     from ..data.builders.synth_noisy import build
 
     manifests = build(Path(args.out), args.train, args.test, args.speakers, args.heldout, args.seed, args.jobs)
-    print("synth-noisy ready: " + ", ".join(f"{split} -> {path}" for split, path in manifests.items()))
-    return 0
+    return _ready("synth-noisy", manifests)
 
 
 def register(subparsers) -> None:

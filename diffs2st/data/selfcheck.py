@@ -126,14 +126,12 @@ def _summarize(rows: list[dict], rng: random.Random) -> dict:
 
 def plot_selfcheck(summary: dict, path: str | os.PathLike) -> Path:
     """Per-speaker WER bars with the 0.30 goal line."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..audio.io import atomic_write_bytes
+    from ..plotting import save_figure
 
     per_speaker = summary["overall"]["wer_by_speaker"]
     figure, axis = plt.subplots(figsize=(max(6, 0.25 * len(per_speaker)), 3.2))
@@ -145,8 +143,4 @@ def plot_selfcheck(summary: dict, path: str | os.PathLike) -> Path:
     axis.set_title("English-target intelligibility by speaker")
     axis.legend(fontsize=8)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+    return save_figure(figure, path)
