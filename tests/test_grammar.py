@@ -41,10 +41,10 @@ def test_agreement_and_adjective_placement():
 def test_possessives_follow_the_possessor_and_the_noun():
     assert noun_phrase(NOUN["école"], False, "poss", possessor="je").fr == "mon école"  # ma -> mon before a vowel
     assert both(noun_phrase(NOUN["valise"], True, "poss", possessor="ils")) == ("leurs valises", "their suitcases")
-    sister = noun_subject(NOUN["soeur"], False)
+    sister = noun_subject(NOUN["sœur"], False)
     phrase = clause(sister, VERB["laver"], "present", noun_phrase(NOUN["robe"], False, "poss",
                                                                    possessor=sister.possessor))
-    assert both(phrase) == ("la soeur lave sa robe", "the sister washes her dress")
+    assert both(phrase) == ("la sœur lave sa robe", "the sister washes her dress")
 
 
 def test_all_persons_in_three_tenses():

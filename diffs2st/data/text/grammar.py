@@ -10,11 +10,11 @@ the present perfect ("je n'ai jamais mangé" → "I have never eaten"); "ne … 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 from .lexicon import Adjective, Lexicon, Noun, Verb, load_lexicon
 from .numbers import MINUTE_WAYS, clock_time, english_number, french_number
+from .orthography import english_article, french_text, sentence, starts_with_vowel
 
 PRONOUNS_FR = ("je", "tu", "il", "elle", "nous", "vous", "ils", "elles")
 PRONOUNS_EN = ("I", "you", "he", "she", "we", "you", "they", "they")
@@ -31,37 +31,8 @@ POSSESSIVES = {  # possessor -> (masc sg, fem sg, plural, english)
 }
 EN_PREPOSITIONS = {"to": ("à", "to"), "at": ("à", "at"), "from": ("de", "from"), "in": ("dans", "in"),
                    "into": ("dans", "into")}
-INTRANSITIVE_ANIMALS = {"dormir", "courir", "nager", "jouer", "marcher", "tomber"}
-VOWELS = "aeiouyhàâäéèêëîïôöûüœ"
 TENSES = ("present", "passe_compose", "futur_proche")
 NEGATIONS = {"pas": "not", "jamais": "never", "plus": "no longer"}
-
-
-def starts_with_vowel(word: str) -> bool:
-    return bool(word) and word[0].lower() in VOWELS
-
-
-def english_article(next_word: str) -> str:
-    """'a' or 'an' by the sound of the next word (spelling rule with the 'uni-'/'eu-' exceptions)."""
-    lower = next_word.lower()
-    return "an" if lower[0] in "aeio" or (lower[0] == "u" and not lower.startswith(("uni", "eu"))) else "a"
-
-
-def french_text(tokens: list[str]) -> str:
-    """Join French tokens with contractions (à le → au, de les → des) and elisions (je ai → j'ai, que il → qu'il)."""
-    text = " ".join(t for t in tokens if t)
-    text = re.sub(r"\bà le\b", "au", text)
-    text = re.sub(r"\bà les\b", "aux", text)
-    text = re.sub(r"\bde le\b", "du", text)
-    text = re.sub(r"\bde les\b", "des", text)
-    return re.sub(rf"\b(je|ne|que|le|la|de) (?=[{VOWELS}])", lambda m: m.group(1)[:-1] + "'", text,
-                  flags=re.IGNORECASE)
-
-
-def sentence(text: str, question: bool = False, french: bool = False) -> str:
-    text = " ".join(text.split())
-    text = text[0].upper() + text[1:]
-    return text + ((" ?" if french else "?") if question else ".")
 
 
 @dataclass(frozen=True)
@@ -79,6 +50,7 @@ class Subject:
     gender: str  # "m" | "f"
     possessor: str  # key of POSSESSIVES for "his/her/its/their own" objects
     pronoun: bool
+    animal: bool = False  # animals only take the verbs listed in lexicon/animal_verbs.tsv
 
     @property
     def plural(self) -> bool:
@@ -155,7 +127,7 @@ def noun_subject(noun: Noun, plural: bool, determiner: str = "def", adjectives: 
                  possessor: str | None = None) -> Subject:
     phrase = noun_phrase(noun, plural, determiner, adjectives, possessor)
     own = "ils" if plural else {"person_m": "il", "person_f": "elle"}.get(noun.cls, "it")
-    return Subject(phrase.fr, phrase.en, 5 if plural else 2, noun.gender, own, False)
+    return Subject(phrase.fr, phrase.en, 5 if plural else 2, noun.gender, own, False, noun.cls == "animal")
 
 
 def participle(verb: Verb, subject: Subject) -> str:
@@ -381,8 +353,7 @@ class Grammar:
         return place_phrase(place.fr, place.en, noun_phrase(noun, False, "def", self._adjectives(rng, noun)))
 
     def _verb_for(self, rng: random.Random, subject: Subject) -> Verb:
-        animal_subject = not subject.pronoun and subject.possessor == "it"
-        verbs = [v for v in self.lexicon.verbs if not animal_subject or v.infinitive in INTRANSITIVE_ANIMALS]
+        verbs = [v for v in self.lexicon.verbs if not subject.animal or v.infinitive in self.lexicon.animal_verbs]
         return rng.choice(verbs)
 
     # --- sentence kinds ---------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class Lexicon:
     verbs: tuple[Verb, ...]
     places: tuple[Place, ...]
     times: tuple[TimePhrase, ...]
+    animal_verbs: frozenset[str] = frozenset()  # infinitives an animal subject can take (dormir, nager, ...)
 
     def size(self) -> int:
         """Number of distinct lemmas (nouns, adjectives, verbs, prepositions, time phrases)."""
@@ -112,7 +113,11 @@ def load_lexicon() -> Lexicon:
                           auxiliary, kind, tuple(cls.split(",")) if cls else (), tuple(english.split("|"))))
     places = tuple(Place(fr, en, tuple(c.split(","))) for fr, en, c in _rows("places.tsv", 3))
     times = tuple(TimePhrase(fr, en, tuple(t.split(","))) for fr, en, t in _rows("time_phrases.tsv", 3))
+    animal_verbs = frozenset(row[0] for row in _rows("animal_verbs.tsv", 1))
     for verb in verbs:
         if len(verb.present) != 6 or len(verb.en) != 4:
             raise DataError(f"verb {verb.infinitive!r} needs 6 French present forms and 4 English forms")
-    return Lexicon(nouns, tuple(adjectives), tuple(verbs), places, times)
+    unknown = animal_verbs - {v.infinitive for v in verbs}
+    if unknown:
+        raise DataError(f"animal_verbs.tsv names verbs missing from verbs.tsv: {', '.join(sorted(unknown))}")
+    return Lexicon(nouns, tuple(adjectives), tuple(verbs), places, times, animal_verbs)
