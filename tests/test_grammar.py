@@ -160,7 +160,41 @@ def test_lexicon_size_and_limits():
     assert Grammar().lexicon_size() >= 400
     with pytest.raises(DataError):
         generate_pairs(-1)
-    assert random.Random(0)  # the grammar takes any Random
+
+
+class OneSentenceGrammar(Grammar):
+    """A grammar that can only ever say one thing, so asking it for two distinct pairs must fail."""
+
+    def sample(self, rng):
+        return finish(clause(pronoun_subject(0), VERB["dormir"], "present"))
+
+
+def test_asking_for_more_pairs_than_the_grammar_can_make_is_a_data_error():
+    assert [p.en for p in generate_pairs(1, grammar=OneSentenceGrammar())] == ["I sleep."]
+    with pytest.raises(DataError, match="distinct"):
+        generate_pairs(2, grammar=OneSentenceGrammar())
+
+
+def test_elision_and_contraction_respect_mute_and_aspirated_h():
+    hospital = noun_phrase(NOUN["hôpital"], False, "def")
+    assert place_phrase("à côté de", "next to", hospital).fr == "à côté de l'hôpital"  # not "du hôpital"
+    assert clause(pronoun_subject(0), VERB["aller"], "present", Phrase("à " + hospital.fr, "")).fr == (
+        "je vais à l'hôpital")  # not "au hôpital"
+    assert noun_phrase(NOUN["haricot"], False, "def").fr == "le haricot"  # aspirated h: no elision
+    assert place_phrase("près de", "near", noun_phrase(NOUN["haricot"], False, "def")).fr == "près du haricot"
+    assert noun_phrase(NOUN["hibou"], False, "def", (ADJ["beau"],)).fr == "le beau hibou"  # not "bel"
+    assert noun_phrase(NOUN["histoire"], False, "poss", possessor="je").fr == "mon histoire"  # mute h
+    assert both(noun_phrase(NOUN["œuf"], False, "indef", (ADJ["français"],))) == ("un œuf français",
+                                                                                 "a French egg")
+
+
+def test_animal_subjects_only_take_animal_verbs():
+    grammar, rng = Grammar(), random.Random(0)
+    dogs = noun_subject(NOUN["chien"], True)
+    chosen = {grammar._verb_for(rng, dogs).infinitive for _ in range(200)}
+    assert chosen and chosen <= LEX.animal_verbs
+    people = {grammar._verb_for(rng, noun_subject(NOUN["médecin"], True)).infinitive for _ in range(200)}
+    assert people - LEX.animal_verbs  # people also buy, read and write
 
 
 def test_cli_prints_pairs(capsys):
