@@ -11,7 +11,7 @@ from diffs2st.cli.main import main
 from diffs2st.data.text import Grammar, generate_pairs
 from diffs2st.data.text.grammar import (clause, finish, how_many_question, location, noun_phrase, noun_subject,
                                         place_phrase, pronoun_subject, there_are, where_question, wh_question,
-                                        with_time, yes_no_question, Phrase)
+                                        with_time, word_count, yes_no_question, Phrase)
 from diffs2st.data.text.lexicon import load_lexicon
 from diffs2st.data.text.numbers import clock_time, english_number, french_number
 from diffs2st.errors import DataError
@@ -154,6 +154,8 @@ def test_generation_is_deterministic_distinct_and_covers_every_phenomenon():
             "possessive", "pronoun"} <= tags
     assert not any(re.search(r"\d", p.fr + p.en) for p in pairs)
     assert all(p.fr[0].isupper() and p.fr[-1] in ".?" and p.en[-1] in ".?" for p in pairs)
+    assert all(4 <= word_count(text) <= 14 for p in pairs for text in (p.fr, p.en))
+    assert {word_count(p.en) for p in pairs} >= {4, 14}  # the whole range is used
 
 
 def test_lexicon_size_and_limits():

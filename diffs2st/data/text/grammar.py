@@ -33,6 +33,12 @@ EN_PREPOSITIONS = {"to": ("à", "to"), "at": ("à", "at"), "from": ("de", "from"
                    "into": ("dans", "into")}
 TENSES = ("present", "passe_compose", "futur_proche")
 NEGATIONS = {"pas": "not", "jamais": "never", "plus": "no longer"}
+WORD_RANGE = (4, 14)  # words per sentence, both languages
+
+
+def word_count(text: str) -> int:
+    """Words in a sentence, not counting the French free-standing '?' ("j'ai" counts as one)."""
+    return sum(1 for token in text.split() if token not in "?.")
 
 
 @dataclass(frozen=True)
@@ -417,6 +423,14 @@ class Grammar:
         return finish(clause(subject, have, "present", things))
 
     def sample(self, rng: random.Random) -> SentencePair:
+        """One pair whose French and English both have `WORD_RANGE` words (redrawn until they do: a sentence
+        like "Je tombe." is too short to be a useful utterance, five stacked modifiers too long)."""
+        while True:
+            pair = self._sample_any_length(rng)
+            if all(WORD_RANGE[0] <= word_count(text) <= WORD_RANGE[1] for text in (pair.fr, pair.en)):
+                return pair
+
+    def _sample_any_length(self, rng: random.Random) -> SentencePair:
         roll = rng.random()
         if roll < 0.5:
             return self._statement(rng)
