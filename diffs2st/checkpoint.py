@@ -38,6 +38,7 @@ MODEL_MODULES: list[str] = [
     "diffs2st.nets.unet2d",
     "diffs2st.vocoders.hifigan",
     "diffs2st.vocoders.istft",
+    "diffs2st.translation.model",
 ]
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.generate",
     "diffs2st.cli.eval",
     "diffs2st.cli.enhance",
+    "diffs2st.cli.transcribe",
 ]
 
 

@@ -22,6 +22,7 @@ TASK_MODULES: list[str] = [
     "diffs2st.training.toy",
     "diffs2st.digits.task",
     "diffs2st.vocoders.task",
+    "diffs2st.translation.task",
 ]
 
 

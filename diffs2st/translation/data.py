@@ -1,0 +1,55 @@
+"""Speech-translation examples from an S2ST manifest: source log-mels (computed once, kept in memory) and texts."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from ..audio import MelConfig, load_audio, log_mel
+from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+from ..errors import DataError
+from .tokenizer import CharTokenizer
+
+
+class SourceMels(Dataset):
+    """Items: (log-mel (n_mels, frames), source text, target text)."""
+
+    def __init__(self, manifest: str | os.PathLike, mel: MelConfig, limit: int | None = None,
+                 progress: bool = True) -> None:
+        self.records = read_manifest(manifest, S2STRecord)[:limit]
+        if not self.records:
+            raise DataError(f"{manifest} holds no records")
+        self.mels = [log_mel(load_audio(resolve_audio(manifest, r.src_audio), mel.sample_rate, max_seconds=None), mel)
+                     for r in tqdm(self.records, desc="source log-mels", disable=not progress, leave=False)]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str]:
+        record = self.records[index]
+        return self.mels[index], record.src_text, record.tgt_text
+
+    def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-bin mean and std over every frame of every utterance."""
+        frames = torch.cat(self.mels, dim=1)
+        return tuple(frames.mean(dim=1).tolist()), tuple(frames.std(dim=1).clamp_min(1e-3).tolist())
+
+
+class TranslationCollate:
+    """Pads a list of items into the batch dict `SpeechTranslator.loss` reads."""
+
+    def __init__(self, mel: MelConfig, src_tokenizer: CharTokenizer, tgt_tokenizer: CharTokenizer) -> None:
+        self.floor = float(np.log(mel.log_floor))
+        self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+
+    def __call__(self, items: list[tuple[torch.Tensor, str, str]]) -> dict[str, torch.Tensor]:
+        lengths = torch.tensor([m.shape[-1] for m, _, _ in items])
+        mel = torch.full((len(items), items[0][0].shape[0], int(lengths.max())), self.floor)
+        for row, (m, _, _) in enumerate(items):
+            mel[row, :, : m.shape[-1]] = m
+        return {"mel": mel, "lengths": lengths, "src": self.src_tokenizer.batch([s for _, s, _ in items]),
+                "tgt": self.tgt_tokenizer.batch([t for _, _, t in items])}

@@ -1,0 +1,270 @@
+"""Speech translation: a Conformer encoder shared by a source decoder (transcript) and a target decoder
+(translation), the target decoder attending to the encoder and — in the multi-decoder variant — to the source
+decoder's states through its own multi-head attention (DESIGN §1–§2).
+
+Variants (``variant``):
+- ``single``: one target decoder on the encoder (direct ST); the transcript comes from the CTC head.
+- ``two-decoders``: source and target decoders side by side on the shared encoder.
+- ``multi-decoder``: the target decoder also attends to the source decoder's states (teacher-forced in training,
+  from the decoded transcript at inference).
+
+Training door: ``loss(batch)``. Inference door: `SpeechTranslator.translate` -> `TranslationResult` per utterance,
+with the target decoder's tokens and hidden states public (the S2ST acoustic synthesizer reads them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..audio import MelConfig, log_mel, split_on_silence
+from ..audio.normalization import MelNormalizer
+from ..errors import ConfigError
+from ..registry import MODELS
+from .conformer import ConformerConfig, ConformerEncoder, length_mask, subsampled_lengths
+from .decoder import TransformerDecoder
+from .search import beam_search, greedy_search
+from .tokenizer import BOS, EOS, PAD, CharTokenizer
+
+VARIANTS = ("single", "two-decoders", "multi-decoder")
+
+
+@dataclass(frozen=True)
+class SpecAugmentConfig:
+    """Masks on the normalised log-mel in training (Park et al. 2019): frequency masks of up to ``freq_width``
+    bins, time masks of up to ``time_fraction`` of the utterance each."""
+
+    freq_masks: int = 2
+    freq_width: int = 15
+    time_masks: int = 2
+    time_fraction: float = 0.05
+
+
+@dataclass(frozen=True)
+class SpeechTranslatorConfig:
+    mel: MelConfig = field(default_factory=MelConfig)
+    variant: Literal["single", "two-decoders", "multi-decoder"] = "multi-decoder"
+    encoder: ConformerConfig = field(default_factory=ConformerConfig)
+    decoder_layers: int = 3
+    decoder_heads: int = 4
+    decoder_ff_mult: int = 4
+    decoder_dropout: float = 0.1
+    ctc_weight: float = 0.3
+    source_weight: float = 1.0
+    label_smoothing: float = 0.1
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    src_symbols: tuple[str, ...] = ()
+    tgt_symbols: tuple[str, ...] = ()
+    mel_mean: tuple[float, ...] = ()
+    mel_std: tuple[float, ...] = ()
+    max_text_length: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ctc_weight <= 1.0:
+            raise ConfigError("ctc_weight must be in [0, 1]")
+        if self.variant == "single" and self.ctc_weight == 0.0:
+            raise ConfigError("the single-decoder variant reads the transcript from CTC: ctc_weight must be > 0")
+
+
+@dataclass
+class TranslationResult:
+    """One utterance's outputs. ``tgt_states`` (tokens + 1, d_model): the target decoder's hidden states for
+    bos + the target tokens (what the acoustic synthesizer reads); timings in seconds."""
+
+    src_text: str
+    tgt_text: str
+    tgt_tokens: list[int]
+    tgt_states: torch.Tensor
+    timings: dict[str, float]
+
+
+@MODELS.register("speech-translator")
+class SpeechTranslator(nn.Module):
+    config_class = SpeechTranslatorConfig
+
+    def __init__(self, config: SpeechTranslatorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.src_tokenizer = CharTokenizer(config.src_symbols)
+        self.tgt_tokenizer = CharTokenizer(config.tgt_symbols)
+        self.normalizer = MelNormalizer(config.mel.n_mels, config.mel_mean, config.mel_std)
+        d = config.encoder.d_model
+        self.encoder = ConformerEncoder(config.mel.n_mels, config.encoder)
+        self.ctc = nn.Linear(d, self.src_tokenizer.vocab_size)  # blank = PAD id
+        decoder = dict(d_model=d, layers=config.decoder_layers, heads=config.decoder_heads,
+                       ff_mult=config.decoder_ff_mult, dropout=config.decoder_dropout)
+        self.source_decoder = (None if config.variant == "single"
+                               else TransformerDecoder(self.src_tokenizer.vocab_size, **decoder))
+        self.target_decoder = TransformerDecoder(self.tgt_tokenizer.vocab_size, **decoder,
+                                                 memories=2 if config.variant == "multi-decoder" else 1)
+
+    # ----------------------------------------------------------------------------------------------- training
+    def encode(self, mel: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel (batch, n_mels, frames) (not normalised) -> encoder states and mask (batch, frames')."""
+        return self.encoder(self.normalizer.normalize(mel), lengths)
+
+    def _spec_augment(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        spec = self.config.specaugment
+        x = x.clone()
+        batch, bins, _ = x.shape
+        for row in range(batch):
+            for _ in range(spec.freq_masks):
+                width = int(torch.randint(0, spec.freq_width + 1, ()))
+                start = int(torch.randint(0, max(1, bins - width), ()))
+                x[row, start:start + width] = 0.0
+            for _ in range(spec.time_masks):
+                width = int(torch.randint(0, int(spec.time_fraction * int(lengths[row])) + 1, ()))
+                start = int(torch.randint(0, max(1, int(lengths[row]) - width), ()))
+                x[row, :, start:start + width] = 0.0
+        return x
+
+    def _target_memories(self, encoded, enc_mask, src_states, src_tokens):
+        memories = [(encoded, enc_mask)]
+        if self.config.variant == "multi-decoder":
+            memories.append((src_states, src_tokens != PAD))
+        return memories
+
+    def loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``batch``: mel (batch, n_mels, frames) log-mel, lengths (batch,), src/tgt (batch, len) bos…eos ids."""
+        x = self._spec_augment(self.normalizer.normalize(batch["mel"]), batch["lengths"])
+        encoded, enc_mask = self.encoder(x, batch["lengths"])
+        src, tgt = batch["src"], batch["tgt"]
+        # decoder inputs: bos + tokens (eos dropped, so a decoder never reads it, as at inference)
+        src_in, tgt_in = (ids[:, :-1].masked_fill(ids[:, :-1] == EOS, PAD) for ids in (src, tgt))
+        smoothing = self.config.label_smoothing
+        out = {}
+        # CTC on the source characters (no bos/eos); blank is the pad id.
+        log_probs = self.ctc(encoded).log_softmax(-1).transpose(0, 1)
+        src_body = src[:, 1:].masked_fill(src[:, 1:] == EOS, PAD)
+        out["ctc"] = F.ctc_loss(log_probs, src_body, enc_mask.sum(1), (src_body != PAD).sum(1), blank=PAD,
+                                zero_infinity=True)
+        src_states = None
+        total = self.config.ctc_weight * out["ctc"]
+        if self.source_decoder is not None:
+            logits, src_states = self.source_decoder(src_in, [(encoded, enc_mask)])
+            out["source"] = F.cross_entropy(logits.transpose(1, 2), src[:, 1:], ignore_index=PAD,
+                                            label_smoothing=smoothing)
+            total = total + self.config.source_weight * out["source"]
+        logits, _ = self.target_decoder(tgt_in, self._target_memories(encoded, enc_mask, src_states, src_in))
+        out["target"] = F.cross_entropy(logits.transpose(1, 2), tgt[:, 1:], ignore_index=PAD, label_smoothing=smoothing)
+        out["loss"] = total + out["target"]
+        return out
+
+    # ---------------------------------------------------------------------------------------------- inference
+    def features(self, waves: Sequence[np.ndarray | torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mono waves at the MelConfig rate -> padded log-mel (batch, n_mels, frames) and lengths (batch,)."""
+        mels = [log_mel(torch.as_tensor(np.asarray(w, dtype=np.float32)), self.config.mel) for w in waves]
+        lengths = torch.tensor([m.shape[-1] for m in mels])
+        floor = float(np.log(self.config.mel.log_floor))
+        batch = torch.full((len(mels), self.config.mel.n_mels, int(lengths.max())), floor)
+        for row, mel in enumerate(mels):
+            batch[row, :, : mel.shape[-1]] = mel
+        return batch, lengths
+
+    def _ctc_greedy(self, encoded: torch.Tensor, enc_mask: torch.Tensor) -> list[list[int]]:
+        best = self.ctc(encoded).argmax(-1)
+        out = []
+        for row, length in zip(best.tolist(), enc_mask.sum(1).tolist()):
+            collapsed = [t for i, t in enumerate(row[:length]) if t != PAD and (i == 0 or t != row[i - 1])]
+            out.append(collapsed)
+        return out
+
+    @staticmethod
+    def _decoder_input(sequences: list[list[int]], device) -> torch.Tensor:
+        """Token lists -> (batch, max_len + 1) bos + tokens, padded: what a decoder reads to predict them."""
+        out = torch.full((len(sequences), max(map(len, sequences)) + 1), PAD, dtype=torch.long, device=device)
+        for row, ids in enumerate(sequences):
+            out[row, : len(ids) + 1] = torch.tensor([BOS, *ids])
+        return out
+
+    @torch.inference_mode()
+    def translate(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
+                  length_penalty: float = 1.0) -> list[TranslationResult]:
+        """Waves (mono, MelConfig rate) -> one `TranslationResult` each. ``beam`` 1 is greedy search."""
+        timings = {}
+        start = time.perf_counter()
+        mel, lengths = self.features(waves)
+        encoded, enc_mask = self.encode(mel, lengths)
+        timings["encoder"] = time.perf_counter() - start
+        batch, device, max_len = len(waves), encoded.device, self.config.max_text_length
+
+        start = time.perf_counter()
+        src_states = src_input = None
+        if self.source_decoder is None:
+            src_ids = self._ctc_greedy(encoded, enc_mask)
+        else:
+            def source_scorer(prefixes, rows):
+                logits, _ = self.source_decoder(prefixes, [(encoded[rows], enc_mask[rows])])
+                return logits[:, -1].log_softmax(-1)
+            src_ids = beam_search(source_scorer, batch, max_len, beam, length_penalty, device)
+            if self.config.variant == "multi-decoder":
+                src_input = self._decoder_input(src_ids, device)
+                src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
+        timings["source_decoder"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+
+        def memories_for(rows):
+            memories = [(encoded[rows], enc_mask[rows])]
+            if src_states is not None:
+                memories.append((src_states[rows], src_input[rows] != PAD))
+            return memories
+
+        def target_scorer(prefixes, rows):
+            logits, _ = self.target_decoder(prefixes, memories_for(rows))
+            return logits[:, -1].log_softmax(-1)
+
+        tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
+        rows = torch.arange(batch, device=device)
+        states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
+        timings["target_decoder"] = time.perf_counter() - start
+        share = {k: v / batch for k, v in timings.items()}
+        return [TranslationResult(self.src_tokenizer.decode(s), self.tgt_tokenizer.decode(t), t,
+                                  states[i, : len(t) + 1].clone(), dict(share))
+                for i, (s, t) in enumerate(zip(src_ids, tgt_ids))]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def translate_long(model: SpeechTranslator, wave: np.ndarray, max_segment_seconds: float = 12.0, beam: int = 1,
+                   length_penalty: float = 1.0) -> TranslationResult:
+    """Translate audio of any length: cut at silences into segments of at most ``max_segment_seconds``
+    (`split_on_silence` tiles the whole input, nothing is dropped), translate them as one batch, join the texts.
+    The joined ``tgt_states`` hold each segment's states in order."""
+    rate = model.config.mel.sample_rate
+    segments = split_on_silence(wave, rate, max_seconds=max_segment_seconds)
+    results = model.translate([wave[s.start:s.end] for s in segments], beam=beam, length_penalty=length_penalty)
+    if len(results) == 1:
+        return results[0]
+    timings = {key: sum(r.timings[key] for r in results) for key in results[0].timings}
+    return TranslationResult(" ".join(r.src_text for r in results), " ".join(r.tgt_text for r in results),
+                             [t for r in results for t in r.tgt_tokens], torch.cat([r.tgt_states for r in results]),
+                             timings)
+
+
+def translate_waves(model: SpeechTranslator, waves: Sequence[np.ndarray], batch_size: int = 16, beam: int = 1,
+                    max_segment_seconds: float = 12.0, progress: bool = False) -> list[TranslationResult]:
+    """Translate many utterances in batches of similar length (less padding); inputs longer than
+    ``max_segment_seconds`` go through `translate_long`. Results come back in input order."""
+    rate = model.config.mel.sample_rate
+    long = [i for i, w in enumerate(waves) if len(w) > max_segment_seconds * rate]
+    short = sorted(set(range(len(waves))) - set(long), key=lambda i: len(waves[i]))
+    results: list[TranslationResult | None] = [None] * len(waves)
+    with tqdm(total=len(waves), desc="translating", disable=not progress) as bar:
+        for start in range(0, len(short), batch_size):
+            chunk = short[start:start + batch_size]
+            for index, result in zip(chunk, model.translate([waves[i] for i in chunk], beam=beam)):
+                results[index] = result
+            bar.update(len(chunk))
+        for index in long:
+            results[index] = translate_long(model, waves[index], max_segment_seconds, beam)
+            bar.update(1)
+    return results

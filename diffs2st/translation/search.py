@@ -1,0 +1,78 @@
+"""Batched greedy and beam search over any autoregressive scorer.
+
+A scorer is ``next_log_probs(prefixes (n, length), rows (n,)) -> (n, vocab)`` log-probabilities of the next token,
+where ``rows`` says which batch item each prefix belongs to (beam search expands items into several prefixes).
+Both searches return, per batch item, the best token sequence without bos/eos.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .tokenizer import BOS, EOS
+
+Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def greedy_search(next_log_probs: Scorer, batch: int, max_len: int, device: torch.device | str = "cpu"
+                  ) -> list[list[int]]:
+    """Pick the most probable token at every step until every item has produced eos or ``max_len`` tokens."""
+    prefixes = torch.full((batch, 1), BOS, dtype=torch.long, device=device)
+    rows = torch.arange(batch, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        tokens = next_log_probs(prefixes, rows).argmax(dim=-1)
+        tokens = torch.where(finished, torch.full_like(tokens, EOS), tokens)
+        prefixes = torch.cat([prefixes, tokens[:, None]], dim=1)
+        finished |= tokens == EOS
+        if bool(finished.all()):
+            break
+    return [_strip(row) for row in prefixes[:, 1:].tolist()]
+
+
+def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4, length_penalty: float = 1.0,
+                device: torch.device | str = "cpu") -> list[list[int]]:
+    """Beam search; finished hypotheses are ranked by log p / length^length_penalty (length normalisation,
+    Wu et al. 2016 in its simplest form)."""
+    if beam <= 1:
+        return greedy_search(next_log_probs, batch, max_len, device)
+    prefixes = torch.full((batch * beam, 1), BOS, dtype=torch.long, device=device)
+    rows = torch.arange(batch, device=device).repeat_interleave(beam)
+    scores = torch.zeros(batch, beam, device=device)
+    scores[:, 1:] = float("-inf")  # all beams start identical: keep one alive
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+    for step in range(max_len):
+        log_probs = next_log_probs(prefixes, rows)  # (batch*beam, vocab)
+        vocab = log_probs.shape[-1]
+        candidates = (scores.reshape(-1, 1) + log_probs).reshape(batch, beam * vocab)
+        top_scores, top_index = candidates.topk(2 * beam, dim=-1)
+        new_prefixes, new_scores = [], torch.full((batch, beam), float("-inf"), device=device)
+        for item in range(batch):
+            kept = 0
+            for score, index in zip(top_scores[item].tolist(), top_index[item].tolist()):
+                origin, token = divmod(index, vocab)
+                sequence = prefixes[item * beam + origin]
+                if token == EOS or step == max_len - 1:
+                    if score > float("-inf"):
+                        tokens = sequence[1:].tolist() + ([] if token == EOS else [token])
+                        finished[item].append((score / max(1, len(tokens) + 1) ** length_penalty, tokens))
+                    continue
+                if kept < beam:
+                    new_prefixes.append(torch.cat([sequence, sequence.new_tensor([token])]))
+                    new_scores[item, kept] = score
+                    kept += 1
+            while kept < beam:  # pad dead beams (score -inf) so shapes stay fixed
+                new_prefixes.append(torch.cat([prefixes[item * beam], prefixes.new_tensor([EOS])]))
+                kept += 1
+        prefixes, scores = torch.stack(new_prefixes), new_scores
+        best_alive = scores.max(dim=-1).values
+        if all(finished[i] and max(s for s, _ in finished[i]) >= best_alive[i].item() / max(1, step + 2)
+               ** length_penalty for i in range(batch)):
+            break
+    return [max(found)[1] if found else [] for found in finished]
+
+
+def _strip(tokens: list[int]) -> list[int]:
+    return tokens[: tokens.index(EOS)] if EOS in tokens else tokens

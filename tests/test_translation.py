@@ -1,0 +1,180 @@
+"""Speech translation: Conformer pieces against direct computations, search on analytic scorers, every variant's
+training door and inference door, a tiny model that learns, checkpoint round trip, the transcribe command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from diffs2st.audio import MelConfig, save_audio
+from diffs2st.checkpoint import load_checkpoint, save_checkpoint
+from diffs2st.cli.main import main
+from diffs2st.data.manifest import S2STRecord, write_manifest
+from diffs2st.errors import ConfigError
+from diffs2st.training.harness import TrainerConfig, train
+from diffs2st.training.tasks import build_run, load_run_config
+from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
+from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
+from diffs2st.translation.search import beam_search, greedy_search
+from diffs2st.translation.tokenizer import BOS, EOS, build_symbols
+
+TEXTS = [("le chat dort.", "the cat sleeps."), ("où est-il ?", "where is he?")]
+
+
+def tiny_config(variant: str = "multi-decoder", **changes) -> SpeechTranslatorConfig:
+    src = build_symbols(s for s, _ in TEXTS)
+    tgt = build_symbols(t for _, t in TEXTS)
+    return SpeechTranslatorConfig(variant=variant, encoder=ConformerConfig(d_model=32, layers=1, heads=2, conv_kernel=5,
+                                                                           dropout=0.0),
+                                  decoder_layers=1, decoder_heads=2, decoder_dropout=0.0, src_symbols=src,
+                                  tgt_symbols=tgt, label_smoothing=0.0, max_text_length=40, **changes)
+
+
+def test_tokenizer_round_trip_and_unknown_characters():
+    tokenizer = CharTokenizer(build_symbols(["où est-il ?"]))
+    assert tokenizer.decode(tokenizer.encode("où est-il ?")) == "où est-il ?"
+    assert tokenizer.decode(tokenizer.encode("oùZ")) == "où"  # unknown -> unk, skipped on decoding
+    batch = tokenizer.batch(["où", "il ?"])
+    assert batch[0].tolist()[:4] == [BOS, *tokenizer.encode("où"), EOS]
+    assert tokenizer.decode(batch[1, 1:].tolist()) == "il ?"
+
+
+def test_rel_shift_puts_relative_position_i_minus_j_at_i_j():
+    t = 5
+    positions = torch.arange(t - 1, -t, -1)  # the order relative_positions uses
+    scores = positions.float().expand(2, t, 2 * t - 1)  # score = the relative position itself
+    shifted = rel_shift(scores)
+    expected = (torch.arange(t)[:, None] - torch.arange(t)[None]).float()
+    assert torch.equal(shifted[0], expected) and torch.equal(shifted[1], expected)
+
+
+def test_encoder_shapes_and_padding_does_not_change_real_frames():
+    torch.manual_seed(0)
+    encoder = ConformerEncoder(80, ConformerConfig(d_model=32, layers=2, heads=2, conv_kernel=5, dropout=0.0)).eval()
+    x = torch.randn(1, 80, 50)
+    alone, mask = encoder(x, torch.tensor([50]))
+    assert alone.shape == (1, int(subsampled_lengths(torch.tensor([50]))), 32) and bool(mask.all())
+    padded = torch.cat([x, torch.randn(1, 80, 30)], dim=2)
+    together, mask2 = encoder(torch.cat([padded, torch.randn(1, 80, 80)]), torch.tensor([50, 80]))
+    assert int(mask2[0].sum()) == alone.shape[1]
+    torch.testing.assert_close(together[0, : alone.shape[1]], alone[0], atol=1e-5, rtol=1e-4)
+
+
+def _markov_scorer(table: torch.Tensor):
+    """Next-token log-probs depend only on the last token: an analytic model for the searches."""
+    def score(prefixes, rows):
+        return table[prefixes[:, -1]]
+    return score
+
+
+def test_greedy_and_beam_search_on_an_analytic_model():
+    vocab = 6
+    logits = torch.full((vocab, vocab), -20.0)
+    # from bos: token 4 (p .55) or token 5 (p .45); 4 -> eos only with p .3 / 4 -> 5 with .7; 5 -> eos with p .99
+    logits[BOS, 4], logits[BOS, 5] = math.log(0.55), math.log(0.45)
+    logits[4, EOS], logits[4, 5] = math.log(0.3), math.log(0.7)
+    logits[5, EOS] = math.log(0.99)
+    table = logits.log_softmax(-1)
+    greedy = greedy_search(_markov_scorer(table), batch=2, max_len=5)
+    assert greedy == [[4, 5], [4, 5]]  # .55 * .7 * .99 = .38
+    # without length normalisation, the single token 5 (.45 * .99 = .45) is the most probable sequence
+    beam = beam_search(_markov_scorer(table), batch=2, max_len=5, beam=3, length_penalty=0.0)
+    assert beam == [[5], [5]]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_trains_and_translates(variant):
+    torch.manual_seed(0)
+    model = SpeechTranslator(tiny_config(variant))
+    src, tgt = model.src_tokenizer.batch([s for s, _ in TEXTS]), model.tgt_tokenizer.batch([t for _, t in TEXTS])
+    batch = {"mel": torch.randn(2, 80, 60), "lengths": torch.tensor([60, 45]), "src": src, "tgt": tgt}
+    losses = model.loss(batch)
+    assert torch.isfinite(losses["loss"]) and ("source" in losses) == (variant != "single")
+    losses["loss"].backward()
+    model.eval()
+    waves = [np.random.default_rng(i).standard_normal(8000).astype(np.float32) * 0.1 for i in range(2)]
+    results = model.translate(waves, beam=2)
+    assert len(results) == 2
+    for result in results:
+        assert result.tgt_states.shape == (len(result.tgt_tokens) + 1, 32)
+        assert set(result.timings) == {"encoder", "source_decoder", "target_decoder"}
+
+
+def test_single_decoder_needs_ctc():
+    with pytest.raises(ConfigError, match="ctc_weight"):
+        tiny_config("single", ctc_weight=0.0)
+
+
+def _write_corpus(folder, n_repeats: int = 4):
+    """Two 'sentences', each a distinct tone pattern, in a manifest (repeated so a batch holds both)."""
+    records = []
+    for index, (fr, en) in enumerate(TEXTS * n_repeats):
+        rate = MelConfig().sample_rate
+        t = np.arange(int(0.8 * rate)) / rate
+        pitch = 180 if index % 2 == 0 else 330
+        wave = (0.3 * np.sin(2 * np.pi * pitch * t) * (1 + 0.5 * np.sin(2 * np.pi * (3 + index % 2 * 4) * t)))
+        save_audio(folder / f"u{index}.wav", wave.astype(np.float32), rate)
+        records.append(S2STRecord(id=f"u{index}", speaker="s", src_audio=f"u{index}.wav", src_text=fr, tgt_text=en))
+    return write_manifest(folder / "train.jsonl", records)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny multi-decoder model trained through the task and the harness until it learns the two pairs."""
+    folder = tmp_path_factory.mktemp("st")
+    manifest = _write_corpus(folder)
+    config_path = folder / "run.yaml"
+    config_path.write_text(f"""
+task: speech-translation
+model:
+  encoder: {{d_model: 48, layers: 1, heads: 2, conv_kernel: 5, dropout: 0.0}}
+  decoder_layers: 1
+  decoder_heads: 2
+  decoder_dropout: 0.0
+  label_smoothing: 0.0
+  specaugment: {{freq_masks: 0, time_masks: 0}}
+data: {{train_manifest: {manifest}, progress: false}}
+trainer: {{max_steps: 150, batch_size: 4, learning_rate: 0.003, ema_decay: 0.0, checkpoint_every: 150,
+          log_every: 50, progress_bar: false}}
+""")
+    config = load_run_config(config_path)
+    model, dataset, collate = build_run(config)
+    result = train(model, dataset, config.trainer, folder / "run", collate_fn=collate)
+    return folder, manifest, result.model_dir
+
+
+def test_tiny_model_learns_both_pairs_and_round_trips(trained, tmp_path):
+    folder, manifest, model_dir = trained
+    model = load_checkpoint(model_dir).model
+    from diffs2st.audio import load_audio
+    waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
+    results = model.translate(waves)
+    assert [(r.src_text, r.tgt_text) for r in results] == TEXTS
+    save_checkpoint(tmp_path / "copy", model)
+    again = load_checkpoint(tmp_path / "copy").model.translate(waves)
+    for a, b in zip(results, again):
+        assert a.tgt_tokens == b.tgt_tokens and torch.equal(a.tgt_states, b.tgt_states)
+    # a long input is cut at silences and every part is translated
+    silence = np.zeros(8000, dtype=np.float32)
+    joined = translate_long(model, np.concatenate([waves[0], silence, waves[1]]), max_segment_seconds=1.2)
+    assert joined.tgt_text == " ".join(t for _, t in TEXTS)
+
+
+def test_transcribe_command(trained, tmp_path, capsys):
+    folder, manifest, model_dir = trained
+    out = tmp_path / "hyp.jsonl"
+    assert main(["transcribe", str(manifest), "--model", str(model_dir), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["src_text"], r["tgt_text"]) for r in rows[:2]] == TEXTS
+    capsys.readouterr()
+    assert main(["transcribe", str(folder / "u1.wav"), "--model", str(model_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tgt_text"] == TEXTS[1][1]
+    # batch input without -o, a missing model, a missing input: one-line errors, exit 2
+    assert main(["transcribe", str(manifest), "--model", str(model_dir)]) == 2
+    assert main(["transcribe", str(folder / "u1.wav"), "--model", str(tmp_path / "none")]) == 2
+    assert main(["transcribe", str(tmp_path / "nope.wav"), "--model", str(model_dir)]) == 2
+    assert capsys.readouterr().err.count("error:") == 3
