@@ -15,7 +15,7 @@ from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
 from diffs2st.errors import ConfigError
-from diffs2st.training.harness import TrainerConfig, train
+from diffs2st.training.harness import train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
@@ -178,3 +178,13 @@ def test_transcribe_command(trained, tmp_path, capsys):
     assert main(["transcribe", str(folder / "u1.wav"), "--model", str(tmp_path / "none")]) == 2
     assert main(["transcribe", str(tmp_path / "nope.wav"), "--model", str(model_dir)]) == 2
     assert capsys.readouterr().err.count("error:") == 3
+
+
+def test_demo_translation_part_runs_on_a_translator(trained, tmp_path):
+    from diffs2st.cli.demo import ST_SOURCE, run_translation_demo
+
+    _, _, model_dir = trained
+    summary = run_translation_demo(tmp_path, model_dir)
+    assert (tmp_path / "st_source.wav").is_file() and summary["seconds"] > 1.0
+    assert 0.0 <= summary["tgt_bleu"] <= 100.0 and summary["src_wer"] >= 0.0 and ST_SOURCE
+    assert run_translation_demo(tmp_path, tmp_path / "no-model") is None

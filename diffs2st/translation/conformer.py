@@ -24,6 +24,7 @@ class ConformerConfig:
     ff_mult: int = 4
     conv_kernel: int = 15
     dropout: float = 0.1
+    subsampling_channels: int = 64  # the 2-D front convolutions dominate CPU cost at d_model channels
 
 
 def subsampled_lengths(lengths: torch.Tensor) -> torch.Tensor:
@@ -39,11 +40,12 @@ def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 class ConvSubsampling(nn.Module):
     """(batch, n_mels, frames) -> (batch, frames / 4, d_model)."""
 
-    def __init__(self, n_mels: int, d_model: int) -> None:
+    def __init__(self, n_mels: int, d_model: int, channels: int) -> None:
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(1, d_model, 3, 2), nn.ReLU(), nn.Conv2d(d_model, d_model, 3, 2), nn.ReLU())
+        self.conv = nn.Sequential(nn.Conv2d(1, channels, 3, 2), nn.ReLU(), nn.Conv2d(channels, channels, 3, 2),
+                                  nn.ReLU())
         freq = ((n_mels - 1) // 2 - 1) // 2
-        self.out = nn.Linear(d_model * freq, d_model)
+        self.out = nn.Linear(channels * freq, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x.transpose(1, 2).unsqueeze(1))  # (batch, d, frames', freq')
@@ -51,14 +53,19 @@ class ConvSubsampling(nn.Module):
         return self.out(x.permute(0, 2, 1, 3).reshape(b, t, c * f))
 
 
-def relative_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
-    """Sinusoidal embeddings of relative positions length−1, …, 0, …, −(length−1): (2·length − 1, dim)."""
-    positions = torch.arange(length - 1, -length, -1, device=device, dtype=torch.float32)[:, None]
-    freqs = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(2 * length - 1, dim, device=device)
-    table[:, 0::2] = torch.sin(positions * freqs)
-    table[:, 1::2] = torch.cos(positions * freqs)
+def sinusoid_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embeddings (Vaswani et al. 2017) of (possibly negative) positions (n,) -> (n, dim)."""
+    freqs = torch.exp(torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32)
+                      * (-math.log(10000.0) / dim))
+    angles = positions.float()[:, None] * freqs
+    table = torch.zeros(positions.shape[0], dim, device=positions.device)
+    table[:, 0::2], table[:, 1::2] = torch.sin(angles), torch.cos(angles)
     return table
+
+
+def relative_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
+    """Embeddings of relative positions length−1, …, 0, …, −(length−1): (2·length − 1, dim)."""
+    return sinusoid_table(torch.arange(length - 1, -length, -1, device=device), dim)
 
 
 def rel_shift(scores: torch.Tensor) -> torch.Tensor:
@@ -147,7 +154,7 @@ class ConformerEncoder(nn.Module):
 
     def __init__(self, n_mels: int, config: ConformerConfig) -> None:
         super().__init__()
-        self.subsampling = ConvSubsampling(n_mels, config.d_model)
+        self.subsampling = ConvSubsampling(n_mels, config.d_model, config.subsampling_channels)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(ConformerBlock(config) for _ in range(config.layers))
 

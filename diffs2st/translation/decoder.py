@@ -7,21 +7,11 @@ masks (batch, frames) True = real.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from .conformer import sinusoid_table
 from .tokenizer import PAD
-
-
-def _sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
-    positions = torch.arange(length, device=device, dtype=torch.float32)[:, None]
-    freqs = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(length, dim, device=device)
-    table[:, 0::2] = torch.sin(positions * freqs)
-    table[:, 1::2] = torch.cos(positions * freqs)
-    return table
 
 
 class CrossAttention(nn.Module):
@@ -75,7 +65,7 @@ class TransformerDecoder(nn.Module):
         """(batch, length) token ids -> final hidden states (batch, length, d_model)."""
         length = tokens.shape[1]
         # no sqrt(d) scaling: with N(0, 1) embeddings, tokens and positions then weigh alike (characters repeat)
-        x = self.embedding(tokens) + _sinusoids(length, self.d_model, tokens.device)
+        x = self.embedding(tokens) + sinusoid_table(torch.arange(length, device=tokens.device), self.d_model)
         x = self.dropout(x)
         causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).triu(1)
         padding = tokens == PAD

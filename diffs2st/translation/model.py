@@ -28,9 +28,9 @@ from ..audio import MelConfig, log_mel, split_on_silence
 from ..audio.normalization import MelNormalizer
 from ..errors import ConfigError
 from ..registry import MODELS
-from .conformer import ConformerConfig, ConformerEncoder, length_mask, subsampled_lengths
+from .conformer import ConformerConfig, ConformerEncoder
 from .decoder import TransformerDecoder
-from .search import beam_search, greedy_search
+from .search import beam_search
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
 
 VARIANTS = ("single", "two-decoders", "multi-decoder")
@@ -57,6 +57,9 @@ class SpeechTranslatorConfig:
     decoder_ff_mult: int = 4
     decoder_dropout: float = 0.1
     ctc_weight: float = 0.3
+    # CTC over characters needs more output steps than the 4x-subsampled encoder has (French speech runs at
+    # ~14 characters/s, the encoder at 15.6 frames/s): the CTC head emits this many predictions per frame.
+    ctc_upsample: int = 2
     source_weight: float = 1.0
     label_smoothing: float = 0.1
     specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
@@ -67,6 +70,8 @@ class SpeechTranslatorConfig:
     max_text_length: int = 200
 
     def __post_init__(self) -> None:
+        if self.ctc_upsample < 1:
+            raise ConfigError("ctc_upsample must be at least 1")
         if not 0.0 <= self.ctc_weight <= 1.0:
             raise ConfigError("ctc_weight must be in [0, 1]")
         if self.variant == "single" and self.ctc_weight == 0.0:
@@ -97,7 +102,7 @@ class SpeechTranslator(nn.Module):
         self.normalizer = MelNormalizer(config.mel.n_mels, config.mel_mean, config.mel_std)
         d = config.encoder.d_model
         self.encoder = ConformerEncoder(config.mel.n_mels, config.encoder)
-        self.ctc = nn.Linear(d, self.src_tokenizer.vocab_size)  # blank = PAD id
+        self.ctc = nn.Linear(d, config.ctc_upsample * self.src_tokenizer.vocab_size)  # blank = PAD id
         decoder = dict(d_model=d, layers=config.decoder_layers, heads=config.decoder_heads,
                        ff_mult=config.decoder_ff_mult, dropout=config.decoder_dropout)
         self.source_decoder = (None if config.variant == "single"
@@ -141,10 +146,12 @@ class SpeechTranslator(nn.Module):
         smoothing = self.config.label_smoothing
         out = {}
         # CTC on the source characters (no bos/eos); blank is the pad id.
-        log_probs = self.ctc(encoded).log_softmax(-1).transpose(0, 1)
+        ctc_logits, ctc_lengths = self._ctc_logits(encoded, enc_mask)
         src_body = src[:, 1:].masked_fill(src[:, 1:] == EOS, PAD)
-        out["ctc"] = F.ctc_loss(log_probs, src_body, enc_mask.sum(1), (src_body != PAD).sum(1), blank=PAD,
-                                zero_infinity=True)
+        src_lengths = (src_body != PAD).sum(1)
+        out["ctc"] = F.ctc_loss(ctc_logits.log_softmax(-1).transpose(0, 1), src_body, ctc_lengths, src_lengths,
+                                blank=PAD, zero_infinity=True)
+        out["ctc_infeasible"] = (ctc_lengths < src_lengths).float().mean()  # zeroed by zero_infinity: watch it
         src_states = None
         total = self.config.ctc_weight * out["ctc"]
         if self.source_decoder is not None:
@@ -168,10 +175,17 @@ class SpeechTranslator(nn.Module):
             batch[row, :, : mel.shape[-1]] = mel
         return batch, lengths
 
+    def _ctc_logits(self, encoded: torch.Tensor, enc_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> CTC logits (batch, frames' * ctc_upsample, vocab) and their lengths (batch,)."""
+        b, t, _ = encoded.shape
+        logits = self.ctc(encoded).reshape(b, t * self.config.ctc_upsample, self.src_tokenizer.vocab_size)
+        return logits, enc_mask.sum(1) * self.config.ctc_upsample
+
     def _ctc_greedy(self, encoded: torch.Tensor, enc_mask: torch.Tensor) -> list[list[int]]:
-        best = self.ctc(encoded).argmax(-1)
+        logits, lengths = self._ctc_logits(encoded, enc_mask)
+        best = logits.argmax(-1)
         out = []
-        for row, length in zip(best.tolist(), enc_mask.sum(1).tolist()):
+        for row, length in zip(best.tolist(), lengths.tolist()):
             collapsed = [t for i, t in enumerate(row[:length]) if t != PAD and (i == 0 or t != row[i - 1])]
             out.append(collapsed)
         return out

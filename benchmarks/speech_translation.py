@@ -1,0 +1,124 @@
+"""Speech-translation benchmark: each checkpoint (a variant of the multi-decoder model) decodes the synth-cvss test
+splits; sacrebleu/jiwer score its French transcript and its English translation.
+
+    python benchmarks/speech_translation.py --checkpoint pretrained/st [--checkpoint runs/st-single/model ...] \
+        --corpus corpora/synth-cvss --out docs/benchmarks [--beam 1] [--limit N]
+
+Per checkpoint and split: source BLEU/WER/CER, target BLEU/chrF/WER/CER (text lower-cased, punctuation removed,
+`diffs2st.judges.normalize_text`), decoding speed (RTF on the CPU threads given, batch of 16, after a warm-up) and
+parameter count. Writes speech_translation.{json,md,png} plus one `diffs2st.reports` report per checkpoint × split,
+and the hypotheses (JSONL, the `diffs2st eval st` input). Not run by the tests (minutes of CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from diffs2st.audio import load_audio
+from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.cli.transcribe import load_translator
+from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
+from diffs2st.evaluation import evaluate, plan_items
+from diffs2st.plotting import save_figure
+from diffs2st.reports import write_report
+from diffs2st.translation import translate_waves
+
+SPLITS = ("test-seen-speakers", "test-unseen-speakers")
+COLUMNS = [("src_bleu", "src BLEU"), ("src_wer", "src WER"), ("src_cer", "src CER"), ("tgt_bleu", "tgt BLEU"),
+           ("tgt_chrf", "tgt chrF"), ("tgt_wer", "tgt WER"), ("tgt_cer", "tgt CER")]
+
+
+def decode_split(model, manifest: Path, limit: int | None, beam: int, batch_size: int) -> tuple[list[dict], dict]:
+    records = read_manifest(manifest, S2STRecord)[:limit]
+    rate = model.config.mel.sample_rate
+    waves = [load_audio(resolve_audio(manifest, r.src_audio), rate) for r in records]
+    translate_waves(model, waves[:batch_size], batch_size, beam)  # warm-up
+    start = time.perf_counter()
+    results = translate_waves(model, waves, batch_size, beam, progress=True)
+    elapsed = time.perf_counter() - start
+    seconds = sum(w.size for w in waves) / rate
+    hypotheses = [{"id": r.id, "src_text": res.src_text, "tgt_text": res.tgt_text} for r, res in zip(records, results)]
+    speed = {"rtf": elapsed / seconds, "utterances_per_second": len(records) / elapsed, "audio_seconds": seconds}
+    return hypotheses, speed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint directory (repeatable)")
+    parser.add_argument("--corpus", default="corpora/synth-cvss")
+    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="first N records per split")
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = []
+    for checkpoint in args.checkpoint:
+        model = load_translator(checkpoint)
+        variant = model.config.variant
+        for split in SPLITS:
+            manifest = Path(args.corpus) / f"{split}.jsonl"
+            hypotheses, speed = decode_split(model, manifest, args.limit, args.beam, args.batch_size)
+            name = f"st-{variant}"  # one checkpoint per variant
+            hyp_path = out / f"{name}-{split}.hypotheses.jsonl"
+            atomic_write_bytes(hyp_path, "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in hypotheses).encode())
+            summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=args.limit), progress=False)
+            summary.update(speed)
+            write_report(out, f"{name}-{split}", f"speech translation {variant} ({checkpoint}) on {split}", summary,
+                         rows, {"kind": "st", "manifest": str(manifest), "system": checkpoint, "command": command})
+            table.append({"checkpoint": checkpoint, "variant": variant, "split": split, "utterances": len(rows),
+                          "parameters": model.num_parameters(), "beam": args.beam, **summary})
+            print(f"{checkpoint} {split}: " + ", ".join(f"{label} {summary.get(key, float('nan')):.3f}"
+                                                       for key, label in COLUMNS) + f", RTF {speed['rtf']:.3f}")
+    atomic_write_bytes(out / "speech_translation.json",
+                       (json.dumps({"command": command, "results": table}, indent=2) + "\n").encode())
+    lines = ["# Speech translation on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command, "```", "",
+             "French outputs (source decoder, or CTC for the single-decoder variant) vs English outputs (target "
+             "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised "
+             "(lower case, no punctuation). RTF: decoding seconds per second of source audio "
+             f"({args.threads} CPU threads, batches of {args.batch_size}, beam {args.beam}).", "",
+             "| model | variant | split | utt | params | " + " | ".join(label for _, label in COLUMNS)
+             + " | RTF |", "|" + " --- |" * (len(COLUMNS) + 6)]
+    for row in table:
+        cells = [f"{row.get(key, float('nan')):.3f}" if "wer" in key or "cer" in key else
+                 f"{row.get(key, float('nan')):.1f}" for key, _ in COLUMNS]
+        lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['split']} | {row['utterances']} | "
+                     f"{row['parameters'] / 1e6:.2f} M | " + " | ".join(cells) + f" | {row['rtf']:.3f} |")
+    lines += ["", "![BLEU by model and split](speech_translation.png)", ""]
+    atomic_write_bytes(out / "speech_translation.md", "\n".join(lines).encode())
+    plot(table, out / "speech_translation.png")
+    print("\n".join(lines))
+    return 0
+
+
+def plot(table: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    labels = [f"{r['variant']}\n{r['split'].replace('-speakers', '')}" for r in table]
+    x = range(len(table))
+    axis.bar([i - 0.2 for i in x], [r.get("src_bleu", 0) for r in table], 0.4, label="French transcript BLEU")
+    axis.bar([i + 0.2 for i in x], [r.get("tgt_bleu", 0) for r in table], 0.4, label="English translation BLEU")
+    axis.set_xticks(list(x), labels, fontsize=7)
+    axis.set_ylim(0, 100)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
