@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ..audio import MelConfig, load_audio, log_mel
+from ..audio.normalization import mel_statistics
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import DataError
 from .tokenizer import CharTokenizer
@@ -34,9 +35,8 @@ class SourceMels(Dataset):
         return self.mels[index], record.src_text, record.tgt_text
 
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Per-bin mean and std over every frame of every utterance."""
-        frames = torch.cat(self.mels, dim=1)
-        return tuple(frames.mean(dim=1).tolist()), tuple(frames.std(dim=1).clamp_min(1e-3).tolist())
+        """Per-bin mean and std over every frame of every utterance (utterances differ in length: one long one)."""
+        return mel_statistics(torch.cat(self.mels, dim=1)[None])
 
 
 class TranslationCollate:
