@@ -114,8 +114,9 @@ def plot(table: list[dict], path: Path) -> None:
     axis.bar([i - 0.2 for i in x], [r.get("src_bleu", 0) for r in table], 0.4, label="French transcript BLEU")
     axis.bar([i + 0.2 for i in x], [r.get("tgt_bleu", 0) for r in table], 0.4, label="English translation BLEU")
     axis.set_xticks(list(x), labels, fontsize=7)
-    axis.set_ylim(0, 100)
-    axis.legend(fontsize=8)
+    axis.set_ylim(0, 115)
+    axis.set_ylabel("BLEU")
+    axis.legend(fontsize=8, loc="upper center", ncol=2)
     figure.tight_layout()
     save_figure(figure, path)
 
