@@ -16,16 +16,21 @@ from .main import add_command
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
+def audio_files(folder: Path) -> list[Path]:
+    """The audio files directly in ``folder``, sorted; none is an error."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise AudioError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    return files
+
+
 def _jobs(source: Path, out: Path) -> list[tuple[Path, Path]]:
     """(input, output) pairs: a file -> a file; a folder or a .jsonl manifest -> OUT/<name or id>.wav."""
     if source.suffix == ".jsonl":
         records = read_manifest(source, EnhancementRecord)
         return [(resolve_audio(source, r.noisy_audio), out / f"{r.id}.wav") for r in records]
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not files:
-            raise AudioError(f"{source} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
-        return [(p, out / f"{p.stem}.wav") for p in files]
+        return [(p, out / f"{p.stem}.wav") for p in audio_files(source)]
     return [(source, out)]
 
 

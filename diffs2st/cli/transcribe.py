@@ -11,7 +11,7 @@ from ..audio.io import atomic_write_bytes
 from ..checkpoint import load_checkpoint
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import AudioError, CheckpointError, OutputPathError
-from .enhance import AUDIO_SUFFIXES
+from .enhance import audio_files
 from .main import add_command
 
 DEFAULT_ST_MODEL = "pretrained/st"
@@ -22,10 +22,7 @@ def _inputs(source: Path) -> list[tuple[str, Path]]:
     if source.suffix == ".jsonl":
         return [(r.id, resolve_audio(source, r.src_audio)) for r in read_manifest(source, S2STRecord)]
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not files:
-            raise AudioError(f"{source} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
-        return [(p.stem, p) for p in files]
+        return [(p.stem, p) for p in audio_files(source)]
     return [(source.stem, source)]
 
 
