@@ -39,17 +39,23 @@ class SourceMels(Dataset):
         return mel_statistics(torch.cat(self.mels, dim=1)[None])
 
 
+def pad_mels(mels: list[torch.Tensor], mel: MelConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mels (n_mels, frames_i) -> (batch, n_mels, max frames) padded with the log floor (silence), lengths."""
+    lengths = torch.tensor([m.shape[-1] for m in mels])
+    batch = torch.full((len(mels), mel.n_mels, int(lengths.max())), float(np.log(mel.log_floor)))
+    for row, m in enumerate(mels):
+        batch[row, :, : m.shape[-1]] = m
+    return batch, lengths
+
+
 class TranslationCollate:
     """Pads a list of items into the batch dict `SpeechTranslator.loss` reads."""
 
     def __init__(self, mel: MelConfig, src_tokenizer: CharTokenizer, tgt_tokenizer: CharTokenizer) -> None:
-        self.floor = float(np.log(mel.log_floor))
+        self.mel = mel
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
 
     def __call__(self, items: list[tuple[torch.Tensor, str, str]]) -> dict[str, torch.Tensor]:
-        lengths = torch.tensor([m.shape[-1] for m, _, _ in items])
-        mel = torch.full((len(items), items[0][0].shape[0], int(lengths.max())), self.floor)
-        for row, (m, _, _) in enumerate(items):
-            mel[row, :, : m.shape[-1]] = m
+        mel, lengths = pad_mels([m for m, _, _ in items], self.mel)
         return {"mel": mel, "lengths": lengths, "src": self.src_tokenizer.batch([s for _, s, _ in items]),
                 "tgt": self.tgt_tokenizer.batch([t for _, _, t in items])}

@@ -29,6 +29,7 @@ from ..audio.normalization import MelNormalizer
 from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
+from .data import pad_mels
 from .decoder import TransformerDecoder
 from .search import beam_search
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
@@ -168,12 +169,7 @@ class SpeechTranslator(nn.Module):
     def features(self, waves: Sequence[np.ndarray | torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Mono waves at the MelConfig rate -> padded log-mel (batch, n_mels, frames) and lengths (batch,)."""
         mels = [log_mel(torch.as_tensor(np.asarray(w, dtype=np.float32)), self.config.mel) for w in waves]
-        lengths = torch.tensor([m.shape[-1] for m in mels])
-        floor = float(np.log(self.config.mel.log_floor))
-        batch = torch.full((len(mels), self.config.mel.n_mels, int(lengths.max())), floor)
-        for row, mel in enumerate(mels):
-            batch[row, :, : mel.shape[-1]] = mel
-        return batch, lengths
+        return pad_mels(mels, self.config.mel)
 
     def _ctc_logits(self, encoded: torch.Tensor, enc_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> CTC logits (batch, frames' * ctc_upsample, vocab) and their lengths (batch,)."""
