@@ -13,6 +13,7 @@ import torch
 from ..audio import MelConfig, check_output_path, load_audio, log_mel, save_audio, split_on_silence
 from ..audio.io import DEFAULT_MAX_SECONDS, atomic_write_bytes
 from ..errors import AudioError
+from ..pretrained import default_vocoder
 from ..vocoders import load_vocoder
 from .main import add_command
 
@@ -89,8 +90,9 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "vocode", "resynthesize audio or a log-mel .npy to a waveform")
     parser.add_argument("input", help="audio file or (n_mels, frames) log-mel .npy")
     parser.add_argument("-o", "--output", required=True, help="output audio path (.wav/.flac/.ogg)")
-    parser.add_argument("--vocoder", default="griffin-lim",
-                        help="'griffin-lim' or a trained vocoder's checkpoint directory")
+    parser.add_argument("--vocoder", default=default_vocoder(),
+                        help="'griffin-lim' or a trained vocoder's checkpoint directory (default: the bundled "
+                             "vocoder if present, else griffin-lim)")
     parser.add_argument("--iters", type=int, default=32, help="Griffin-Lim iterations")
     _add_max_seconds(parser)
     parser.set_defaults(func=_vocode)

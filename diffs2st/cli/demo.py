@@ -14,11 +14,11 @@ import numpy as np
 
 from ..audio import MelConfig, griffin_lim, log_mel, save_audio
 from ..data.tts import espeak, flite
+from ..pretrained import ST_MODEL
 from .main import add_command
 
 SOURCE_TEXT = "le chat noir dort dans la petite maison"
 TARGET_TEXT = "the black cat is sleeping in the small house"
-ST_MODEL = Path(__file__).resolve().parents[2] / "pretrained" / "st"
 # A sentence of the grammar (not in synth-cvss train for the default seed) for the translation part.
 ST_SOURCE = "Mes voisines ont trouvé les petites maisons blanches."
 ST_TARGET = "My neighbors found the small white houses."

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..audio import griffin_lim, save_audio
+import torch
+
+from ..audio import save_audio
 from ..checkpoint import load_checkpoint
 from ..diffusion import SAMPLERS
 from ..digits import DigitDiffusion
 from ..errors import CheckpointError, OutputPathError
 from ..plotting import spectrogram_grid
+from ..pretrained import DIGIT_MODEL, default_vocoder
+from ..vocoders import load_vocoder
 from .main import add_command
-
-DEFAULT_DIGIT_MODEL = "pretrained/digits"
 
 
 def _digits(args) -> int:
@@ -24,6 +26,7 @@ def _digits(args) -> int:
     model = checkpoint.model
     if not isinstance(model, DigitDiffusion):
         raise CheckpointError(f"{args.model} holds a {type(model).__name__}, not a digit model")
+    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     digits = [args.digit] * args.n if args.digit is not None else [i % 10 for i in range(args.n)]
     start = time.perf_counter()
     mels = model.generate(digits, sampler=args.sampler, steps=args.steps, guidance=args.guidance, seed=args.seed,
@@ -33,7 +36,8 @@ def _digits(args) -> int:
     config = model.config.mel
     seconds = 0.0
     for index, (digit, mel) in enumerate(zip(digits, mels)):
-        wave = griffin_lim(mel, config, n_iter=args.griffin_lim_iters).numpy()
+        with torch.inference_mode():
+            wave = vocoder(mel).numpy()
         seconds += len(wave) / config.sample_rate
         save_audio(out_dir / f"digit{digit}_{index:03d}.wav", wave, config.sample_rate)
     grid = spectrogram_grid([m.numpy() for m in mels], [f"{d}" for d in digits], out_dir / "spectrograms.png",
@@ -47,7 +51,7 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "generate", "generate speech with a class-conditional diffusion model")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
     parser = add_command(kinds, "digits", "spoken digits 0-9 (DDPM/DDIM with classifier-free guidance)")
-    parser.add_argument("--model", default=DEFAULT_DIGIT_MODEL, help="digit model checkpoint directory")
+    parser.add_argument("--model", default=str(DIGIT_MODEL), help="digit model checkpoint directory")
     parser.add_argument("--digit", type=int, choices=range(10), default=None,
                         help="digit to generate (default: cycle through 0-9)")
     parser.add_argument("--n", type=int, default=8, help="how many clips")
@@ -55,6 +59,8 @@ def register(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=25, help="sampling steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance weight w")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--griffin-lim-iters", type=int, default=32, help="vocoder iterations")
+    parser.add_argument("--vocoder", default=default_vocoder(),
+                        help="vocoder checkpoint directory or 'griffin-lim' (default: the bundled one if present)")
+    parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations")
     parser.add_argument("-o", "--out", required=True, help="output folder (created)")
     parser.set_defaults(func=_digits)

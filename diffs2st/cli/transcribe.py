@@ -11,10 +11,10 @@ from ..audio.io import atomic_write_bytes
 from ..checkpoint import load_checkpoint
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import AudioError, CheckpointError, OutputPathError
+from ..pretrained import ST_MODEL
 from .enhance import audio_files
 from .main import add_command
 
-DEFAULT_ST_MODEL = "pretrained/st"
 
 
 def _inputs(source: Path) -> list[tuple[str, Path]]:
@@ -72,7 +72,7 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "transcribe", "speech translation: source transcript + target text")
     parser.add_argument("input", help="audio file, folder of audio files, or S2ST manifest (.jsonl)")
     parser.add_argument("-o", "--output", help="write JSONL lines {id, src_text, tgt_text} (needed for batch input)")
-    parser.add_argument("--model", default=DEFAULT_ST_MODEL, help="speech-translation checkpoint directory")
+    parser.add_argument("--model", default=str(ST_MODEL), help="speech-translation checkpoint directory")
     parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy search)")
     parser.add_argument("--batch-size", type=int, default=16, help="utterances decoded together")
     parser.add_argument("--json", action="store_true", help="print the single-file result as JSON")

@@ -1,0 +1,241 @@
+"""Spoken-digit generation benchmark: a grid of sampler x steps x classifier-free guidance, judged like real digits.
+
+    python benchmarks/digits.py --model pretrained/digits --classifier runs/digit-classifier/model \
+        --corpus corpora/synth-digits --vocoder griffin-lim --per-digit 50 --out docs/benchmarks
+
+For every grid cell, ``--per-digit`` clips of each digit 0-9 are generated, vocoded and scored:
+- digit-judge accuracy: pocketsphinx restricted to the ten digit words (`diffs2st.judges`, not ours), against the
+  same judge on the real test clips (the ceiling; speakers disjoint from training);
+- FD: Frechet distance between Gaussian fits of generated and real test digits in the embedding of OUR digit
+  classifier (`configs/digits-classifier.yaml`), an FID-style number that only compares our own models;
+- diversity: mean pairwise Euclidean distance between same-digit clips in that embedding, averaged over digits,
+  and its ratio to the real test digits' diversity;
+- RTF: sampling + vocoding seconds per second of generated audio, at ``--threads`` CPU threads.
+Writes digits.json, digits.md and digits.png into ``--out``. Not run by the tests (minutes of CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from diffs2st.audio import load_audio
+from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.checkpoint import load_checkpoint
+from diffs2st.data.manifest import resolve_audio
+from diffs2st.digits import DigitDiffusion
+from diffs2st.digits.classifier import DigitClassifier
+from diffs2st.digits.data import DigitMels
+from diffs2st.errors import CheckpointError
+from diffs2st.judges import build_judge
+from diffs2st.plotting import save_figure
+from diffs2st.vocoders import load_vocoder
+
+# (sampler, steps, guidance w): DDIM at several step counts and guidance weights, ancestral DDPM for comparison
+DEFAULT_GRID = ("ddim:10:2", "ddim:25:0", "ddim:25:1", "ddim:25:2", "ddim:25:4", "ddim:50:2", "ddpm:25:2",
+                "ddpm:100:2")
+NUM_DIGITS = 10
+
+
+def parse_cell(text: str) -> tuple[str, int, float]:
+    try:
+        sampler, steps, guidance = text.split(":")
+        return sampler, int(steps), float(guidance)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"grid cell {text!r} is not SAMPLER:STEPS:GUIDANCE, e.g. ddim:25:2")
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^1/2) between Gaussian fits of two embedding sets (rows)."""
+    from scipy import linalg
+
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)))
+
+
+def diversity(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over digits of the mean pairwise distance between that digit's embeddings."""
+    per_digit = []
+    for digit in range(NUM_DIGITS):
+        group = embeddings[labels == digit]
+        if len(group) > 1:
+            distances = np.linalg.norm(group[:, None] - group[None], axis=-1)
+            per_digit.append(distances.sum() / (len(group) * (len(group) - 1)))
+    return float(np.mean(per_digit))
+
+
+def judge_accuracy(judge, waves: list[np.ndarray], labels: np.ndarray, desc: str) -> float:
+    correct = [judge(wave, int(label))["correct"] for wave, label in tqdm(list(zip(waves, labels)), desc=desc,
+                                                                          leave=False)]
+    return float(np.mean(correct))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="pretrained/digits", help="digit generator checkpoint")
+    parser.add_argument("--classifier", required=True, help="our digit classifier checkpoint (FD / diversity space)")
+    parser.add_argument("--corpus", default="corpora/synth-digits", help="corpus folder with test.jsonl")
+    parser.add_argument("--vocoder", default="griffin-lim", help="'griffin-lim' or a vocoder checkpoint")
+    parser.add_argument("--griffin-lim-iters", type=int, default=32)
+    parser.add_argument("--per-digit", type=int, default=50, help="generated clips per digit and grid cell")
+    parser.add_argument("--grid", type=parse_cell, nargs="+", default=[parse_cell(c) for c in DEFAULT_GRID],
+                        help="cells SAMPLER:STEPS:GUIDANCE (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="docs/benchmarks")
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    torch.set_num_threads(args.threads)
+
+    generator = load_checkpoint(args.model).model.eval()
+    classifier = load_checkpoint(args.classifier).model.eval()
+    if not isinstance(generator, DigitDiffusion) or not isinstance(classifier, DigitClassifier):
+        raise CheckpointError("--model must hold a digit generator and --classifier a digit classifier")
+    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
+    mel_config = generator.config.mel
+    judge = build_judge("digit", mel_config)
+
+    manifest = Path(args.corpus) / "test.jsonl"
+    real = DigitMels(manifest, mel_config, generator.config.frames)
+    real_labels = real.labels.numpy()
+    real_embeddings = classifier.clean_features(real.mels)[0].numpy()
+    real_waves = [load_audio(resolve_audio(manifest, r.audio), mel_config.sample_rate) for r in real.records]
+    with torch.inference_mode():
+        real_vocoded = [vocoder(mel).numpy() for mel in real.mels]
+    ceiling = {"judge_accuracy": judge_accuracy(judge, real_waves, real_labels, "real"),
+               "judge_accuracy_vocoded": judge_accuracy(judge, real_vocoded, real_labels, "real vocoded"),
+               "classifier_accuracy": float((classifier.clean_features(real.mels)[1].argmax(-1).numpy()
+                                             == real_labels).mean()),
+               "diversity": diversity(real_embeddings, real_labels), "clips": len(real_labels)}
+    print(f"real test digits ({len(real_labels)} clips): judge accuracy {ceiling['judge_accuracy']:.3f} "
+          f"(vocoded {ceiling['judge_accuracy_vocoded']:.3f}), diversity {ceiling['diversity']:.3f}")
+
+    results = []
+    labels = np.repeat(np.arange(NUM_DIGITS), args.per_digit)
+    for sampler, steps, guidance in args.grid:
+        mels, sample_seconds = [], 0.0
+        for index, start in enumerate(range(0, len(labels), args.batch_size)):
+            batch = labels[start:start + args.batch_size]
+            began = time.perf_counter()
+            mels.append(generator.generate(batch.tolist(), sampler=sampler, steps=steps, guidance=guidance,
+                                           seed=args.seed + index))
+            sample_seconds += time.perf_counter() - began
+        mels = torch.cat(mels)
+        began = time.perf_counter()
+        with torch.inference_mode():
+            waves = [vocoder(mel).numpy() for mel in mels]
+        vocode_seconds = time.perf_counter() - began
+        audio_seconds = sum(len(w) for w in waves) / mel_config.sample_rate
+        embeddings, logits = classifier.clean_features(mels)
+        embeddings = embeddings.numpy()
+        row = {"sampler": sampler, "steps": steps, "guidance": guidance, "clips": len(labels),
+               "judge_accuracy": judge_accuracy(judge, waves, labels, f"{sampler} {steps} w={guidance}"),
+               "classifier_accuracy": float((logits.argmax(-1).numpy() == labels).mean()),
+               "fd": frechet_distance(embeddings, real_embeddings),
+               "diversity": diversity(embeddings, labels),
+               "rtf": (sample_seconds + vocode_seconds) / audio_seconds,
+               "rtf_sampling": sample_seconds / audio_seconds}
+        row["accuracy_fraction_of_ceiling"] = row["judge_accuracy"] / ceiling["judge_accuracy"]
+        row["diversity_fraction_of_real"] = row["diversity"] / ceiling["diversity"]
+        results.append(row)
+        print(f"{sampler:>6} {steps:>3} steps w={guidance:g}: judge accuracy {row['judge_accuracy']:.3f} "
+              f"({row['accuracy_fraction_of_ceiling']:.2f} of ceiling), FD {row['fd']:.2f}, diversity "
+              f"{row['diversity_fraction_of_real']:.2f} of real, RTF {row['rtf']:.3f}")
+
+    goals = goal_lines(results, ceiling)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
+            "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads}
+    atomic_write_bytes(out / "digits.json", (json.dumps({**meta, "ceiling": ceiling, "results": results,
+                                                         "goals": goals}, indent=2) + "\n").encode())
+    lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
+             f"Generator `{args.model}`, vocoder `{args.vocoder}`, {args.per_digit} clips per digit and cell, "
+             f"{args.threads} CPU threads. Judge: pocketsphinx with a ten-digit grammar (`diffs2st.judges`). "
+             "FD and diversity live in the embedding of OUR digit classifier "
+             f"(`{args.classifier}`): they compare our models with each other, they are not a standard FID.", "",
+             f"Real test digits ({ceiling['clips']} clips, speakers not in training): judge accuracy "
+             f"**{ceiling['judge_accuracy']:.3f}** on the original audio (the ceiling), "
+             f"{ceiling['judge_accuracy_vocoded']:.3f} after the same vocoder; our classifier's accuracy "
+             f"{ceiling['classifier_accuracy']:.3f}; diversity {ceiling['diversity']:.3f}.", "",
+             "| sampler | steps | guidance w | judge accuracy | fraction of ceiling | our classifier acc. | FD | "
+             "diversity / real | RTF (sampling + vocoder) |", "|" + " --- |" * 9]
+    for r in results:
+        lines.append(f"| {r['sampler']} | {r['steps']} | {r['guidance']:g} | {r['judge_accuracy']:.3f} | "
+                     f"{r['accuracy_fraction_of_ceiling']:.3f} | {r['classifier_accuracy']:.3f} | {r['fd']:.2f} | "
+                     f"{r['diversity_fraction_of_real']:.3f} | {r['rtf']:.3f} |")
+    lines += ["", "## Goals", ""] + [f"- {line}" for line in goals] + ["", "![accuracy and diversity](digits.png)",
+                                                                        ""]
+    atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())
+    plot(results, ceiling, out / "digits.png")
+    print("\n".join(lines))
+    return 0
+
+
+def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
+    """The issue's goals, checked against the measured grid."""
+    lines = []
+    few = [r for r in results if r["steps"] <= 25]
+    if few:
+        best = max(few, key=lambda r: r["judge_accuracy"])
+        met = best["accuracy_fraction_of_ceiling"] >= 0.9
+        lines.append(f"accuracy >= 90 % of the ceiling with <= 25 steps: best {best['sampler']} {best['steps']} "
+                     f"steps w={best['guidance']:g} reaches {best['accuracy_fraction_of_ceiling']:.1%} "
+                     f"-> {'met' if met else 'NOT met'}")
+    for unguided in [r for r in results if r["guidance"] == 0]:
+        guided = [r for r in results if r["sampler"] == unguided["sampler"] and r["steps"] == unguided["steps"]
+                  and r["guidance"] > 0]
+        for r in guided:
+            met = r["judge_accuracy"] > unguided["judge_accuracy"] and r["diversity_fraction_of_real"] >= 0.7
+            lines.append(f"{r['sampler']} {r['steps']} steps: w={r['guidance']:g} accuracy "
+                         f"{r['judge_accuracy']:.3f} vs w=0 {unguided['judge_accuracy']:.3f}, diversity "
+                         f"{r['diversity_fraction_of_real']:.1%} of real -> {'met' if met else 'NOT met'}")
+    return lines
+
+
+def plot(results: list[dict], ceiling: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for sampler in sorted({r["sampler"] for r in results}):
+        rows = sorted((r for r in results if r["sampler"] == sampler), key=lambda r: (r["guidance"], r["steps"]))
+        left.scatter([r["steps"] for r in rows], [r["judge_accuracy"] for r in rows], label=sampler)
+        for r in rows:
+            left.annotate(f"w={r['guidance']:g}", (r["steps"], r["judge_accuracy"]), fontsize=7,
+                          xytext=(3, 3), textcoords="offset points")
+        right.scatter([r["diversity_fraction_of_real"] for r in rows], [r["judge_accuracy"] for r in rows],
+                      label=sampler)
+        for r in rows:
+            right.annotate(f"{r['steps']}/w={r['guidance']:g}", (r["diversity_fraction_of_real"],
+                                                                  r["judge_accuracy"]),
+                           fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for axis in (left, right):
+        axis.axhline(ceiling["judge_accuracy"], color="gray", linestyle="--", linewidth=1, label="real (ceiling)")
+        axis.axhline(0.9 * ceiling["judge_accuracy"], color="gray", linestyle=":", linewidth=1, label="90 % of it")
+        axis.set_ylabel("digit-judge accuracy")
+        axis.set_ylim(0, 1.05)
+        axis.legend(fontsize=7)
+    left.set_xscale("log")
+    left.set_xlabel("sampling steps")
+    right.axvline(0.7, color="gray", linestyle=":", linewidth=1)
+    right.set_xlabel("diversity / real diversity")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
