@@ -1,18 +1,19 @@
 """Vocoder benchmark: resynthesise held-out speech from its log-mel and judge the copy against the original.
 
     python benchmarks/vocoders.py --manifest corpora/synth-cvss/test-unseen-speakers.jsonl \
-        [--checkpoint runs/vocoder-istft/model ...] [--limit 50]
+        [--checkpoint runs/vocoder-istft/model ...] [--refine-iters 0 8 16 32] [--bundled ROW] [--limit 50]
 
 Vocoders: Griffin-Lim with 32 and 64 iterations, plus every checkpoint directory given. Judges (DESIGN §5,
 `diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine similarity to the
 original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The originals are scored
-too (the ceiling). Results go to docs/benchmarks/vocoders.json and vocoders.md. Not run by the tests (minutes of CPU).
+too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png. Not run by the tests (minutes of CPU).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,8 +23,10 @@ import torch
 from tqdm import tqdm
 
 from diffs2st.audio import MelConfig, load_audio, log_mel
+from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from diffs2st.judges import build_judge
+from diffs2st.plotting import save_figure
 from diffs2st.vocoders import load_vocoder
 
 OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks"
@@ -68,23 +71,71 @@ def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judge
     return summary
 
 
-def to_markdown(results: dict, manifest: Path, count: int) -> str:
-    lines = ["# Vocoder resynthesis benchmark\n", f"{count} clips of `{manifest}`; 2 CPU threads.\n",
+def goal_lines(results: dict, name: str) -> list[str]:
+    """The issue's goals for the bundled vocoder ``name`` against the originals."""
+    ours, original = results[name], results["original (ceiling)"]
+    checks = [(f"WER within 2 points of the original ({original['wer']:.3f})", ours["wer"] - original["wer"] <= 0.02,
+               f"{ours['wer']:.3f}"),
+              ("SIM >= 0.95", ours["sim"] >= 0.95, f"{ours['sim']:.3f}"),
+              ("PESQ-WB >= 3.0", ours["pesq_wb"] >= 3.0, f"{ours['pesq_wb']:.2f}"),
+              ("RTF <= 0.05 (2 threads)", ours["rtf"] <= 0.05, f"{ours['rtf']:.4f}")]
+    return [f"{goal}: {value} -> {'met' if met else 'NOT met'}" for goal, met, value in checks]
+
+
+def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled: str | None) -> str:
+    lines = ["# Vocoder resynthesis benchmark", "", "Reproduce with:", "", "```bash", command, "```", "",
+             f"{count} clips of `{manifest}` (speakers no vocoder was trained on), English targets; each clip's "
+             "log-mel is vocoded and judged against the original: pocketsphinx WER against the transcript, "
+             "Resemblyzer SIM and PESQ-WB against the original wave, DNSMOS OVRL. RTF: vocoding seconds per second "
+             "of audio at 2 CPU threads. `+GL n`: the iSTFT vocoder's phase refined by n Griffin-Lim iterations.", "",
              "| vocoder | WER ↓ | SIM ↑ | PESQ-WB ↑ | DNSMOS ↑ | RTF ↓ |", "| --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
         rtf = "—" if r["rtf"] is None else f"{r['rtf']:.4f}"
         lines.append(f"| {name} | {r['wer']:.3f} | {r['sim']:.3f} | {r['pesq_wb']:.2f} | {r['dnsmos_ovrl']:.2f} | "
                      f"{rtf} |")
-    return "\n".join(lines) + "\n"
+    if bundled:
+        lines += ["", f"## Goals for the bundled vocoder (`{bundled}`)", ""]
+        lines += [f"- {line}" for line in goal_lines(results, bundled)]
+    lines += ["", "![PESQ against RTF](vocoders.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    for name, r in results.items():
+        if r["rtf"] is None:
+            axis.axhline(r["pesq_wb"], color="gray", linestyle="--", linewidth=1, label="original")
+            continue
+        axis.scatter(r["rtf"], r["pesq_wb"])
+        axis.annotate(name, (r["rtf"], r["pesq_wb"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    axis.axhline(3.0, color="gray", linestyle=":", linewidth=1, label="goal PESQ 3.0")
+    axis.axvline(0.05, color="gray", linestyle=":", linewidth=1)
+    axis.set_xscale("log")
+    axis.set_xlabel("RTF (2 CPU threads)")
+    axis.set_ylabel("PESQ-WB vs original")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    save_figure(figure, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, default=Path("corpora/synth-cvss/test-unseen-speakers.jsonl"))
     parser.add_argument("--checkpoint", action="append", default=[], help="trained vocoder directory (repeatable)")
+    parser.add_argument("--refine-iters", type=int, nargs="+", default=None,
+                        help="for iSTFT vocoders: evaluate each of these phase-refinement settings (default: the "
+                             "checkpoint's own)")
+    parser.add_argument("--bundled", default=None, help="row name whose goals are checked (e.g. 'pretrained/vocoder "
+                                                          "+GL 16')")
     parser.add_argument("--limit", type=int, default=50, help="clips to judge (0: all)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(2)
     mel = MelConfig()
     items = [(load_audio(path, mel.sample_rate, max_seconds=None), text) for path, text in clips(args.manifest,
@@ -92,13 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     judges = {name: build_judge(name, mel) for name in ("asr", "speaker", "pesq", "dnsmos")}
     vocoders = {"original (ceiling)": None, "griffin-lim-32": load_vocoder("griffin-lim", iters=32),
                 "griffin-lim-64": load_vocoder("griffin-lim", iters=64)}
-    vocoders.update({str(path): load_vocoder(path) for path in args.checkpoint})
+    for path in args.checkpoint:
+        vocoder = load_vocoder(path)
+        if hasattr(vocoder, "refine_iters") and args.refine_iters:
+            for iters in args.refine_iters:
+                vocoders[f"{path} +GL {iters}"] = load_vocoder(path, refine_iters=iters)
+        else:
+            vocoders[str(path)] = vocoder
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
+    if args.bundled and args.bundled not in results:
+        raise SystemExit(f"--bundled {args.bundled!r} is not one of the rows: {list(results)}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    report = {"manifest": str(args.manifest), "clips": len(items), "command": "python " + " ".join(sys.argv), "results": results}
-    (args.out_dir / "vocoders.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out_dir / "vocoders.md").write_text(to_markdown(results, args.manifest, len(items)))
-    print(to_markdown(results, args.manifest, len(items)))
+    report = {"manifest": str(args.manifest), "clips": len(items), "command": command, "results": results,
+              "goals": goal_lines(results, args.bundled) if args.bundled else []}
+    atomic_write_bytes(args.out_dir / "vocoders.json", (json.dumps(report, indent=2) + "\n").encode())
+    markdown = to_markdown(results, args.manifest, len(items), command, args.bundled)
+    atomic_write_bytes(args.out_dir / "vocoders.md", markdown.encode())
+    plot(results, args.out_dir / "vocoders.png")
+    print(markdown)
     return 0
 
 

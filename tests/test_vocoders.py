@@ -14,19 +14,19 @@ import pytest
 import soundfile as sf
 import torch
 
-from diffs2st.audio import MelConfig, log_mel
+from diffs2st.audio import MelConfig, log_mel, reconstruct_phase, stft
 from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
-from diffs2st.errors import AudioError, Diffs2stError
+from diffs2st.errors import AudioError, ConfigError, Diffs2stError
 from diffs2st.training.harness import TrainerConfig, train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.vocoders import (VOCODERS, GriffinLimVocoder, HiFiGAN, HiFiGANConfig, ISTFTVocoder,
                                ISTFTVocoderConfig, load_vocoder, num_samples)
 from diffs2st.vocoders.discriminators import DiscriminatorConfig, Discriminators
 from diffs2st.vocoders.losses import (discriminator_loss, feature_matching_loss, generator_adversarial_loss,
-                                      mel_loss)
-from diffs2st.vocoders.task import SegmentDataset, manifest_audio_paths
+                                      log_magnitude_loss, mel_loss)
+from diffs2st.vocoders.task import SegmentDataset, VocoderTrainingConfig, manifest_audio_paths
 
 from conftest import tone_burst
 
@@ -146,6 +146,45 @@ class TestISTFTVocoder(TrainableVocoderContract):
     tiny_config = ISTFTVocoderConfig(dim=32, intermediate_dim=64, num_layers=2)
     overfit_lr = 1e-2
 
+    def test_phase_refinement_keeps_the_contract_and_makes_the_spectrum_consistent(self, tmp_path):
+        model = self.make()
+        mel = torch.randn(MEL.n_mels, 20) - 4
+        save_checkpoint(tmp_path / "voc", model)
+        plain, refined = load_vocoder(tmp_path / "voc"), load_vocoder(tmp_path / "voc", refine_iters=8)
+        assert plain.refine_iters == 0 and refined.refine_iters == 8
+        with torch.no_grad():
+            target = model.spectrum(mel[None]).abs()
+            errors = [torch.mean(torch.abs(stft(vocoder(mel), MEL).abs() - target[0])).item()
+                      for vocoder in (plain, refined)]
+            assert refined(mel).shape == plain(mel).shape == (num_samples(20, MEL),)
+        assert errors[1] < errors[0]  # Griffin-Lim pulls the wave's magnitude toward the predicted one
+        with pytest.raises(ConfigError, match="refine_iters"):
+            ISTFTVocoderConfig(refine_iters=-1)
+
+
+def test_reconstruct_phase_from_the_true_phase_is_exact_and_from_random_phase_converges():
+    wave, _ = clip_and_mel()
+    spectrum = stft(wave, MEL)
+    exact = reconstruct_phase(spectrum.abs(), MEL, len(wave), n_iter=0, phase=spectrum.angle())
+    torch.testing.assert_close(exact, wave, atol=1e-5, rtol=0)
+
+    def magnitude_error(n_iter: int) -> float:
+        rebuilt = reconstruct_phase(spectrum.abs(), MEL, len(wave), n_iter=n_iter)
+        return torch.mean(torch.abs(stft(rebuilt, MEL).abs() - spectrum.abs())).item()
+
+    assert magnitude_error(32) < 0.5 * magnitude_error(0)
+
+
+def test_magnitude_loss_and_phase_refinement_are_for_the_istft_generator_only(tmp_path):
+    with pytest.raises(ConfigError, match="magnitude_weight"):
+        VocoderTrainingConfig(generator="hifigan", magnitude_weight=1.0)
+    with pytest.raises(ConfigError, match="magnitude_weight"):
+        VocoderTrainingConfig(generator="istft", magnitude_weight=-1.0)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "hifigan", HiFiGAN(TestHiFiGAN.tiny_config))
+    with pytest.raises(ConfigError, match="refine_iters"):
+        load_vocoder(tmp_path / "hifigan", refine_iters=4)
+
 
 def test_discriminator_output_shapes():
     discriminators = Discriminators(TINY_DISCRIMINATOR)
@@ -167,6 +206,9 @@ def test_losses_vanish_exactly_where_they_should():
     wave, _ = clip_and_mel()
     assert mel_loss(wave[None], wave[None], MEL) == 0
     assert mel_loss(wave[None], 0.5 * wave[None], MEL) == pytest.approx(np.log(2), rel=0.05)
+    spectrum = stft(wave[None], MEL)
+    assert log_magnitude_loss(wave[None], spectrum, MEL) == 0
+    assert log_magnitude_loss(wave[None], 0.5 * spectrum, MEL) == pytest.approx(np.log(2), rel=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +257,7 @@ def test_training_task_runs_two_harness_steps_and_exports_the_generator(tiny_man
     assert result.steps == 2
     logged = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/discriminator" in logged  # the adversarial step did run
+    assert "train/magnitude" in logged  # the bundled recipe's log-magnitude loss
     vocoder = load_vocoder(result.model_dir)
     assert isinstance(vocoder, ISTFTVocoder) and vocoder.config == config.model.istft
     assert vocoder(torch.randn(MEL.n_mels, 5)).shape == (num_samples(5, MEL),)

@@ -123,20 +123,13 @@ def mel_to_linear(mel: torch.Tensor, config: MelConfig = MelConfig()) -> torch.T
     return torch.clamp(basis_pinv @ torch.exp(mel), min=0.0)
 
 
-def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(), n_iter: int = 32,
-                momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
-    """Waveform from a log-mel by fast Griffin-Lim (Perraudin et al. 2013).
-
-    ``mel`` (n_mels, frames) or (batch, n_mels, frames) -> (samples,) or (batch, samples), where
-    samples = (frames - 1) * hop_length.
-    """
-    mel = torch.as_tensor(mel, dtype=torch.float32)
-    if mel.shape[-2] != config.n_mels:
-        raise ConfigError(f"mel has {mel.shape[-2]} bins but MelConfig.n_mels is {config.n_mels}")
-    magnitude = mel_to_linear(mel, config)
-    length = (mel.shape[-1] - 1) * config.hop_length
-    generator = torch.Generator().manual_seed(seed)
-    phase = torch.rand(magnitude.shape, generator=generator) * 2 * torch.pi
+def reconstruct_phase(magnitude: torch.Tensor, config: MelConfig, length: int, n_iter: int,
+                      phase: torch.Tensor | None = None, momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
+    """Fast Griffin-Lim (Perraudin et al. 2013): a wave whose STFT magnitude is close to ``magnitude``
+    (..., n_freqs, frames). Starts from ``phase`` when given (e.g. a vocoder's prediction), else from random phase."""
+    if phase is None:
+        generator = torch.Generator().manual_seed(seed)
+        phase = torch.rand(magnitude.shape, generator=generator).to(magnitude.device) * 2 * torch.pi
     spec = torch.polar(magnitude, phase)
     previous = torch.zeros_like(spec)
     for _ in range(n_iter):
@@ -145,3 +138,17 @@ def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(),
         previous = rebuilt
         spec = magnitude * torch.exp(1j * torch.angle(accelerated))
     return istft(spec, config, length)
+
+
+def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(), n_iter: int = 32,
+                momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
+    """Waveform from a log-mel: pseudo-inverse magnitude, then `reconstruct_phase` from random phase.
+
+    ``mel`` (n_mels, frames) or (batch, n_mels, frames) -> (samples,) or (batch, samples), where
+    samples = (frames - 1) * hop_length.
+    """
+    mel = torch.as_tensor(mel, dtype=torch.float32)
+    if mel.shape[-2] != config.n_mels:
+        raise ConfigError(f"mel has {mel.shape[-2]} bins but MelConfig.n_mels is {config.n_mels}")
+    length = (mel.shape[-1] - 1) * config.hop_length
+    return reconstruct_phase(mel_to_linear(mel, config), config, length, n_iter, momentum=momentum, seed=seed)

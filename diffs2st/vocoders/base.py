@@ -80,8 +80,10 @@ class GriffinLimVocoder:
         return wave[0] if single else wave
 
 
-def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32) -> Vocoder:
+def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: int | None = None) -> Vocoder:
     """A ready-to-use vocoder: ``"griffin-lim"`` (with ``iters``) or a checkpoint directory of a trained vocoder.
+
+    ``refine_iters`` overrides an iSTFT vocoder's Griffin-Lim phase refinement (None: the checkpoint's setting).
 
     Trained vocoders come back in eval mode with weight norm folded away (`remove_weight_norm`).
     """
@@ -99,4 +101,9 @@ def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32) -> Vocoder:
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a vocoder")
     if hasattr(model, "remove_weight_norm"):
         model.remove_weight_norm()
+    if refine_iters is not None:
+        if not hasattr(model, "refine_iters") or refine_iters < 0:
+            raise ConfigError(f"refine_iters needs an iSTFT vocoder and a value >= 0, got {refine_iters} for "
+                              f"{type(model).__name__}")
+        model.refine_iters = refine_iters
     return model

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..audio import MelConfig, istft
+from ..audio import MelConfig, istft, reconstruct_phase
 from ..errors import ConfigError
 from ..registry import MODELS
 from .base import VOCODERS, as_batch, num_samples
@@ -27,10 +27,13 @@ class ISTFTVocoderConfig:
     intermediate_dim: int = 768
     num_layers: int = 8
     kernel_size: int = 7
+    refine_iters: int = 0  # Griffin-Lim iterations from the predicted phase at inference (0: plain iSTFT)
 
     def __post_init__(self) -> None:
         if min(self.dim, self.intermediate_dim, self.num_layers) <= 0 or self.kernel_size % 2 == 0:
             raise ConfigError("istft vocoder: dim, intermediate_dim, num_layers must be positive, kernel_size odd")
+        if self.refine_iters < 0:
+            raise ConfigError(f"istft vocoder: refine_iters must be >= 0, got {self.refine_iters}")
 
 
 class ConvNeXtBlock(nn.Module):
@@ -66,6 +69,7 @@ class ISTFTVocoder(nn.Module):
     def __init__(self, config: ISTFTVocoderConfig) -> None:
         super().__init__()
         self.config, self.mel = config, config.mel
+        self.refine_iters = config.refine_iters  # an inference setting: `load_vocoder(..., refine_iters=N)` changes it
         self.embed = nn.Conv1d(config.mel.n_mels, config.dim, config.kernel_size, padding=config.kernel_size // 2)
         self.embed_norm = nn.LayerNorm(config.dim, eps=1e-6)
         self.blocks = nn.ModuleList(ConvNeXtBlock(config.dim, config.intermediate_dim, config.kernel_size,
@@ -83,7 +87,14 @@ class ISTFTVocoder(nn.Module):
         magnitude = torch.exp(log_magnitude).clamp(max=MAX_MAGNITUDE)
         return torch.complex(magnitude * torch.cos(angle), magnitude * torch.sin(angle))
 
+    def waveform(self, spectrum: torch.Tensor, refine_iters: int = 0) -> torch.Tensor:
+        """(batch, samples) from a predicted spectrum (batch, n_freqs, frames), optionally phase-refined."""
+        length = num_samples(spectrum.shape[-1], self.mel)
+        if refine_iters:
+            return reconstruct_phase(spectrum.abs(), self.mel, length, refine_iters, phase=spectrum.angle())
+        return istft(spectrum, self.mel, length=length)
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         batch, single = as_batch(mel, self.mel)
-        wave = istft(self.spectrum(batch), self.mel, length=num_samples(batch.shape[-1], self.mel))
+        wave = self.waveform(self.spectrum(batch), self.refine_iters)
         return wave[0] if single else wave

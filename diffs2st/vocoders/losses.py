@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..audio import MelConfig, log_mel
+from ..audio import MelConfig, log_mel, stft
 from .discriminators import Features, Scores
 
 
@@ -30,3 +30,12 @@ def feature_matching_loss(real_features: Features, fake_features: Features) -> t
 def mel_loss(real_wave: torch.Tensor, fake_wave: torch.Tensor, mel: MelConfig) -> torch.Tensor:
     """Eq. 3: L1 distance between the log-mels of real and generated waves (batch, samples)."""
     return torch.nn.functional.l1_loss(log_mel(fake_wave, mel), log_mel(real_wave, mel))
+
+
+def log_magnitude_loss(real_wave: torch.Tensor, fake_spectrum: torch.Tensor, mel: MelConfig) -> torch.Tensor:
+    """L1 distance between the log STFT magnitudes of the real wave and a predicted spectrum (batch, n_freqs,
+    frames) at the MelConfig's resolution (not in HiFi-GAN: it supervises the iSTFT vocoder's magnitude head)."""
+    def log_magnitude(spectrum: torch.Tensor) -> torch.Tensor:
+        return torch.log(torch.clamp(spectrum.abs(), min=mel.log_floor))
+
+    return torch.nn.functional.l1_loss(log_magnitude(fake_spectrum), log_magnitude(stft(real_wave, mel)))

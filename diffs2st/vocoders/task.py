@@ -4,7 +4,9 @@
 
 Optimisation (HiFi-GAN, alternating): per batch, first the discriminators on real vs detached fake audio, then the
 generator on adv + feature matching + mel L1. For ``pretrain_steps`` steps only the mel loss trains the generator
-(no discriminators: much cheaper on a CPU), after which the discriminators join. The harness's manual-optimisation
+(no discriminators: much cheaper on a CPU), after which the discriminators join. ``magnitude_weight`` > 0 (iSTFT
+generator only) adds an L1 loss on the predicted linear log-magnitude; the CPU recipe trains that way without
+discriminators at all (pretrain_steps = max_steps). The harness's manual-optimisation
 door (`configure_optimizers` + `training_step`) runs this; only the generator is exported.
 """
 
@@ -28,7 +30,8 @@ from ..training.tasks import TASKS
 from .discriminators import DiscriminatorConfig, Discriminators
 from .hifigan import HiFiGAN, HiFiGANConfig
 from .istft import ISTFTVocoder, ISTFTVocoderConfig
-from .losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss, mel_loss
+from .losses import (discriminator_loss, feature_matching_loss, generator_adversarial_loss, log_magnitude_loss,
+                     mel_loss)
 
 # generator name -> class; the name is also the config section holding that generator's settings
 GENERATORS = {"hifigan": HiFiGAN, "istft": ISTFTVocoder}
@@ -45,6 +48,12 @@ class VocoderTrainingConfig:
     mel_weight: float = 45.0
     feature_weight: float = 2.0
     pretrain_steps: int = 0
+    magnitude_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.magnitude_weight < 0 or (self.magnitude_weight and self.generator != "istft"):
+            raise ConfigError("magnitude_weight must be >= 0 and needs the istft generator (it supervises the "
+                              "predicted STFT magnitude)")
 
     @property
     def generator_config(self) -> HiFiGANConfig | ISTFTVocoderConfig:
@@ -60,11 +69,25 @@ class VocoderGAN(nn.Module):
         self.vocoder = GENERATORS[config.generator](config.generator_config)
         self.discriminators = Discriminators(config.discriminator)
 
+    def reconstruction(self, wave: torch.Tensor, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """(generated wave, weighted reconstruction loss, its logged parts): mel L1 (+ log-magnitude L1)."""
+        if self.config.magnitude_weight:
+            spectrum = self.vocoder.spectrum(mel)
+            fake = self.vocoder.waveform(spectrum)  # no phase refinement while training
+            magnitude = log_magnitude_loss(wave, spectrum, self.vocoder.mel)
+        else:
+            fake, magnitude = self.vocoder(mel), None
+        mel_l1 = mel_loss(wave, fake, self.vocoder.mel)
+        loss, parts = mel_l1, {"mel": mel_l1.detach()}
+        if magnitude is not None:
+            loss = loss + self.config.magnitude_weight * magnitude
+            parts["magnitude"] = magnitude.detach()
+        return fake, loss, parts
+
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Mel L1 only (the pretraining objective; also usable with the automatic harness door)."""
-        wave, mel = batch
-        loss = mel_loss(wave, self.vocoder(mel), self.vocoder.mel)
-        return {"loss": loss, "mel": loss.detach()}
+        """The reconstruction loss only (the pretraining objective; also usable with the automatic harness door)."""
+        _, loss, parts = self.reconstruction(*batch)
+        return {"loss": loss, **parts}
 
     def configure_optimizers(self, config: TrainerConfig) -> list[torch.optim.Optimizer]:
         """Generator first (its steps are the harness's training steps), then the discriminators."""
@@ -74,11 +97,10 @@ class VocoderGAN(nn.Module):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int,
                       optimize: Callable[[int, torch.Tensor], None]) -> dict[str, torch.Tensor]:
         wave, mel = batch
-        fake = self.vocoder(mel)
-        mel_l1 = mel_loss(wave, fake, self.vocoder.mel)
+        fake, reconstruction, parts = self.reconstruction(wave, mel)
         if step < self.config.pretrain_steps:
-            optimize(0, mel_l1)
-            return {"loss": mel_l1.detach(), "mel": mel_l1.detach()}
+            optimize(0, reconstruction)
+            return {"loss": reconstruction.detach(), **parts}
         real_scores, _ = self.discriminators(wave)
         fake_scores, _ = self.discriminators(fake.detach())
         d_loss = discriminator_loss(real_scores, fake_scores)
@@ -88,9 +110,9 @@ class VocoderGAN(nn.Module):
         fake_scores, fake_features = self.discriminators(fake)
         adversarial = generator_adversarial_loss(fake_scores)
         matching = feature_matching_loss(real_features, fake_features)
-        g_loss = adversarial + self.config.feature_weight * matching + self.config.mel_weight * mel_l1
+        g_loss = adversarial + self.config.feature_weight * matching + self.config.mel_weight * reconstruction
         optimize(0, g_loss)
-        return {"loss": g_loss.detach(), "mel": mel_l1.detach(), "adversarial": adversarial.detach(),
+        return {"loss": g_loss.detach(), **parts, "adversarial": adversarial.detach(),
                 "feature_matching": matching.detach(), "discriminator": d_loss.detach()}
 
     def export(self, state_dict: dict[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
