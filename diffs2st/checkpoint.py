@@ -39,6 +39,7 @@ MODEL_MODULES: list[str] = [
     "diffs2st.vocoders.hifigan",
     "diffs2st.vocoders.istft",
     "diffs2st.translation.model",
+    "diffs2st.speaker.encoder",
 ]
 
 

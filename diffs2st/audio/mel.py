@@ -152,3 +152,12 @@ def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(),
         raise ConfigError(f"mel has {mel.shape[-2]} bins but MelConfig.n_mels is {config.n_mels}")
     length = (mel.shape[-1] - 1) * config.hop_length
     return reconstruct_phase(mel_to_linear(mel, config), config, length, n_iter, momentum=momentum, seed=seed)
+
+
+def pad_mels(mels: list[torch.Tensor], mel: MelConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mels (n_mels, frames_i) -> (batch, n_mels, max frames) padded with the log floor (silence), lengths."""
+    lengths = torch.tensor([m.shape[-1] for m in mels])
+    batch = torch.full((len(mels), mel.n_mels, int(lengths.max())), float(np.log(mel.log_floor)))
+    for row, m in enumerate(mels):
+        batch[row, :, : m.shape[-1]] = m
+    return batch, lengths

@@ -100,3 +100,25 @@ def read_manifest(path: str | os.PathLike, record_type: type[Record]) -> list[Re
 def resolve_audio(manifest_path: str | os.PathLike, relative: str) -> Path:
     """Absolute path of an audio file named relative to the manifest's folder."""
     return (Path(manifest_path).resolve().parent / relative).resolve()
+
+
+def manifest_clips(path: str | os.PathLike) -> list[tuple[Path, str]]:
+    """(absolute audio path, speaker) for every clip of a manifest: both sides of S2STRecords (source and target
+    audio, same speaker), or the audio of SpeechRecords."""
+    return [(audio, speaker) for audio, speaker, _ in manifest_clips_with_specs(path)]
+
+
+def manifest_clips_with_specs(path: str | os.PathLike) -> list[tuple[Path, str, Optional[dict[str, Any]]]]:
+    """`manifest_clips` plus each clip's speaker_spec (None where the corpus has none, e.g. real recordings)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no manifest at {path}")
+    first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), None)
+    if first is None:
+        raise DataError(f"{path} is empty")
+    if "src_audio" in json.loads(first):
+        records = read_manifest(path, S2STRecord)
+        clips = [(a, r.speaker, r.speaker_spec) for r in records for a in (r.src_audio, r.tgt_audio) if a]
+    else:
+        clips = [(r.audio, r.speaker, r.speaker_spec) for r in read_manifest(path, SpeechRecord)]
+    return [(resolve_audio(path, audio), speaker, spec) for audio, speaker, spec in clips]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..audio import MelConfig, load_audio, log_mel
+from ..audio import MelConfig, load_audio, log_mel, pad_mels
 from ..audio.normalization import mel_statistics
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import DataError
@@ -37,15 +36,6 @@ class SourceMels(Dataset):
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std over every frame of every utterance (utterances differ in length: one long one)."""
         return mel_statistics(torch.cat(self.mels, dim=1)[None])
-
-
-def pad_mels(mels: list[torch.Tensor], mel: MelConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-mels (n_mels, frames_i) -> (batch, n_mels, max frames) padded with the log floor (silence), lengths."""
-    lengths = torch.tensor([m.shape[-1] for m in mels])
-    batch = torch.full((len(mels), mel.n_mels, int(lengths.max())), float(np.log(mel.log_floor)))
-    for row, m in enumerate(mels):
-        batch[row, :, : m.shape[-1]] = m
-    return batch, lengths
 
 
 class TranslationCollate:

@@ -24,12 +24,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ..audio import MelConfig, log_mel, split_on_silence
+from ..audio import MelConfig, log_mel, pad_mels, split_on_silence
 from ..audio.normalization import MelNormalizer
 from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
-from .data import pad_mels
 from .decoder import TransformerDecoder
 from .search import beam_search
 from .tokenizer import BOS, EOS, PAD, CharTokenizer

@@ -12,7 +12,7 @@ door (`configure_optimizers` + `training_step`) runs this; only the generator is
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..audio import MelConfig, load_audio, log_mel
-from ..data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
+from ..data.manifest import manifest_clips
 from ..errors import ConfigError, DataError
 from ..training.harness import TrainerConfig
 from ..training.tasks import TASKS
@@ -129,20 +129,9 @@ class VocoderDataConfig:
     seed: int = 0
 
 
-def manifest_audio_paths(path: str | Path) -> list[Path]:
+def manifest_audio_paths(path: str | os.PathLike) -> list[Path]:
     """Every training clip of a manifest: src_audio and tgt_audio of S2STRecords, or audio of SpeechRecords."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no manifest at {path}")
-    first = next((line for line in path.read_text().splitlines() if line.strip()), None)
-    if first is None:
-        raise DataError(f"{path} is empty")
-    if "src_audio" in json.loads(first):
-        records = read_manifest(path, S2STRecord)
-        relative = [a for r in records for a in (r.src_audio, r.tgt_audio) if a]
-    else:
-        relative = [r.audio for r in read_manifest(path, SpeechRecord)]
-    return [resolve_audio(path, item) for item in relative]
+    return [audio for audio, _ in manifest_clips(path)]
 
 
 class SegmentDataset(Dataset):
