@@ -40,6 +40,7 @@ MODEL_MODULES: list[str] = [
     "diffs2st.vocoders.istft",
     "diffs2st.translation.model",
     "diffs2st.speaker.encoder",
+    "diffs2st.s2st.synthesizer",
 ]
 
 
