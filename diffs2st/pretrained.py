@@ -12,6 +12,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 ST_MODEL = PRETRAINED_DIR / "st"
 DIGIT_MODEL = PRETRAINED_DIR / "digits"
 VOCODER = PRETRAINED_DIR / "vocoder"
+SPEAKER_ENCODER = PRETRAINED_DIR / "speaker-encoder"
 
 
 def default_vocoder() -> str:

@@ -4,6 +4,7 @@ synthesizer's loss, sampling contract and learning on a toy example."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from diffs2st.s2st.alignment import gaussian_log_likelihood, length_regulate, mo
 from diffs2st.s2st.synthesizer import AcousticSynthesizer, SynthesizerConfig
 
 MEL = MelConfig()
+CONFIGS = Path(__file__).parents[1] / "configs"
 
 
 def brute_force_durations(scores: torch.Tensor) -> list[int]:
@@ -61,14 +63,14 @@ def test_gaussian_log_likelihood_is_minus_half_squared_distance():
 def tiny_config(state_dim: int = 0) -> SynthesizerConfig:
     decoder = UNet1DConfig(channels=MEL.n_mels, prior_channels=MEL.n_mels, dim=16, dim_mults=(1, 2), groups=4,
                            heads=2, global_dim=8)
-    return SynthesizerConfig(symbols=("<pad>", "a", "b", "c"), state_dim=state_dim, speaker_dim=8, encoder_dim=16,
+    return SynthesizerConfig(symbols=("a", "b", "c"), state_dim=state_dim, speaker_dim=8, encoder_dim=16,
                              encoder_layers=1, duration_channels=16, decoder=decoder, segment_frames=16, dropout=0.0)
 
 
 def toy_batch(state_dim: int = 0) -> dict[str, torch.Tensor]:
     """Two utterances whose frames are constant per token ('a' low, 'b' high, 'c' middle)."""
-    levels = {1: -6.0, 2: -1.0, 3: -3.5}
-    tokens = torch.tensor([[1, 2, 3, 1], [3, 2, 0, 0]])
+    levels = {4: -6.0, 5: -1.0, 6: -3.5}  # ids of "a", "b", "c" (0-3 are the tokenizer's specials)
+    tokens = torch.tensor([[4, 5, 6, 4], [6, 5, 0, 0]])
     durations = torch.tensor([[5, 8, 6, 4], [7, 9, 0, 0]])
     mel = torch.full((2, MEL.n_mels, 23), -11.5)
     for row in range(2):
@@ -137,3 +139,58 @@ def test_learns_the_toy_durations_and_round_trips_a_checkpoint(tmp_path):
     a = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
     b = loaded.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
     assert torch.equal(a.mel, b.mel)
+
+
+def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
+    """The "acoustic-synthesizer" task on a toy corpus with a tiny (untrained) translator and speaker encoder:
+    features are computed once into the cache, reused, guarded by their key, and two harness steps run."""
+    import numpy as np
+
+    from diffs2st.audio import save_audio
+    from diffs2st.data.manifest import S2STRecord, write_manifest
+    from diffs2st.speaker import SpeakerEncoder, SpeakerEncoderConfig
+    from diffs2st.training.harness import train
+    from diffs2st.training.tasks import build_run, load_run_config
+    from diffs2st.translation import SpeechTranslator, SpeechTranslatorConfig, build_symbols
+    from diffs2st.translation.conformer import ConformerConfig
+
+    texts = [("le chat", "the cat"), ("un chien", "a dog")]
+    records = []
+    for index, (fr, en) in enumerate(texts):
+        t = np.arange(int(0.6 * MEL.sample_rate)) / MEL.sample_rate
+        for side, pitch in (("fr", 150 + 50 * index), ("en", 160 + 50 * index)):
+            save_audio(tmp_path / f"u{index}.{side}.wav", (0.3 * np.sin(2 * np.pi * pitch * t)).astype(np.float32),
+                       MEL.sample_rate)
+        records.append(S2STRecord(id=f"u{index}", speaker=f"s{index}", src_audio=f"u{index}.fr.wav", src_text=fr,
+                                  tgt_text=en, tgt_audio=f"u{index}.en.wav"))
+    manifest = write_manifest(tmp_path / "train.jsonl", records)
+    torch.manual_seed(0)
+    translator = SpeechTranslator(SpeechTranslatorConfig(
+        encoder=ConformerConfig(d_model=16, layers=1, heads=2, conv_kernel=3), decoder_layers=1, decoder_heads=2,
+        src_symbols=build_symbols(fr for fr, _ in texts), tgt_symbols=build_symbols(en for _, en in texts)))
+    save_checkpoint(tmp_path / "st", translator)
+    save_checkpoint(tmp_path / "spk", SpeakerEncoder(SpeakerEncoderConfig(channels=8, dilations=(2,), attention_dim=4,
+                                                                          embedding_dim=6, speakers=("s0", "s1"))))
+    cache = tmp_path / "features.safetensors"
+    overrides = ["trainer.progress_bar=false", "trainer.max_steps=2", "trainer.batch_size=2", "trainer.warmup_steps=0",
+                 "trainer.checkpoint_every=2", f"data.train_manifest={manifest}", f"data.translator={tmp_path / 'st'}",
+                 f"data.speaker_encoder={tmp_path / 'spk'}", f"data.cache={cache}", "data.progress=false",
+                 "model.encoder_dim=16", "model.encoder_layers=1", "model.duration_channels=8",
+                 "model.decoder={channels: 80, prior_channels: 80, dim: 8, dim_mults: [1, 2], groups: 4, heads: 1, "
+                 "global_dim: 128}", "model.segment_frames=16"]
+    config = load_run_config(CONFIGS / "s2st-synthesizer.yaml", overrides)
+    model, dataset, collate = build_run(config)
+    assert cache.is_file() and len(dataset) == 2
+    assert model.config.state_dim == 16 and model.config.speaker_dim == 6 == model.config.decoder.global_dim
+    item = dataset[1]
+    assert item["states"].shape == (len(item["tokens"]), 16) and item["speaker"].shape == (6,)
+    assert item["tokens"].tolist() == translator.tgt_tokenizer.encode("a dog")
+    _, again, _ = build_run(config)  # read back from the cache
+    assert torch.equal(again[1]["mel"], item["mel"]) and torch.equal(again[1]["states"], item["states"])
+    with pytest.raises(DataError, match="other data"):
+        build_run(load_run_config(CONFIGS / "s2st-synthesizer.yaml", overrides + ["data.mode=text"]))
+    result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
+    synthesizer = load_checkpoint(result.model_dir).model
+    batch = collate([dataset[0]])
+    out = synthesizer.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], batch["states"], steps=1)
+    assert out.mel.shape[:2] == (1, MEL.n_mels) and out.lengths[0] >= len(dataset[0]["tokens"])

@@ -154,6 +154,10 @@ def test_tiny_model_learns_both_pairs_and_round_trips(trained, tmp_path):
     waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
     results = model.translate(waves)
     assert [(r.src_text, r.tgt_text) for r in results] == TEXTS
+    # reading the reference texts gives the states decoding them gave (what the acoustic synthesizer trains on)
+    forced = model.teacher_forced_states(waves, [s for s, _ in TEXTS], [t for _, t in TEXTS])
+    for result, states in zip(results, forced):
+        torch.testing.assert_close(states, result.tgt_states, atol=1e-5, rtol=1e-4)
     save_checkpoint(tmp_path / "copy", model)
     again = load_checkpoint(tmp_path / "copy").model.translate(waves)
     for a, b in zip(results, again):

@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..nets.unet1d import UNet1D, UNet1DConfig
 from ..registry import MODELS
 from ..translation.conformer import sinusoid_table
+from ..translation.tokenizer import PAD, CharTokenizer
 from .alignment import gaussian_log_likelihood, length_regulate, monotonic_alignment
 
 
@@ -38,7 +39,7 @@ def _default_decoder() -> UNet1DConfig:
 
 @dataclass(frozen=True)
 class SynthesizerConfig:
-    """``symbols``: the target token inventory (index 0 = padding); ``state_dim``: width of the linguistic decoder's
+    """``symbols``: the target characters (a `CharTokenizer` inventory, shared with the translator); ``state_dim``: width of the linguistic decoder's
     hidden states read alongside the tokens (0: tokens only, the cascade TTS)."""
 
     mel: MelConfig = field(default_factory=MelConfig)
@@ -83,7 +84,8 @@ class AcousticSynthesizer(nn.Module):
         self.config, self.mel = config, config.mel
         width = config.encoder_dim
         self.normalizer = MelNormalizer(config.mel.n_mels, config.mel_mean, config.mel_std)
-        self.token_embedding = nn.Embedding(max(1, len(config.symbols)), width, padding_idx=0)
+        self.tokenizer = CharTokenizer(config.symbols)
+        self.token_embedding = nn.Embedding(self.tokenizer.vocab_size, width, padding_idx=PAD)
         self.state_projection = nn.Linear(config.state_dim, width) if config.state_dim else None
         self.speaker_projection = nn.Linear(config.speaker_dim, width)
         layer = nn.TransformerEncoderLayer(width, config.encoder_heads, 4 * width, config.dropout, batch_first=True,

@@ -24,6 +24,7 @@ TASK_MODULES: list[str] = [
     "diffs2st.vocoders.task",
     "diffs2st.translation.task",
     "diffs2st.speaker.task",
+    "diffs2st.s2st.task",
 ]
 
 

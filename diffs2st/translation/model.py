@@ -239,6 +239,23 @@ class SpeechTranslator(nn.Module):
                                   states[i, : len(t) + 1].clone(), dict(share))
                 for i, (s, t) in enumerate(zip(src_ids, tgt_ids))]
 
+    @torch.inference_mode()
+    def teacher_forced_states(self, waves: Sequence[np.ndarray | torch.Tensor], src_texts: Sequence[str],
+                              tgt_texts: Sequence[str]) -> list[torch.Tensor]:
+        """The target decoder's states (len(tgt tokens) + 1, d_model) when it reads the REFERENCE texts (the source
+        decoder reads the reference transcript): what the acoustic synthesizer trains on, aligned like
+        `TranslationResult.tgt_states` (bos + tokens)."""
+        mel, lengths = self.features(waves)
+        encoded, enc_mask = self.encode(mel, lengths)
+        src = [self.src_tokenizer.encode(t) for t in src_texts]
+        tgt = [self.tgt_tokenizer.encode(t) for t in tgt_texts]
+        memories = [(encoded, enc_mask)]
+        if self.config.variant == "multi-decoder":
+            src_input = self._decoder_input(src, encoded.device)
+            memories.append((self.source_decoder.states(src_input, memories), src_input != PAD))
+        states = self.target_decoder.states(self._decoder_input(tgt, encoded.device), memories)
+        return [states[i, : len(t) + 1].clone() for i, t in enumerate(tgt)]
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

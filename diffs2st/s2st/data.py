@@ -1,0 +1,181 @@
+"""Training examples for the acoustic synthesizer, precomputed once from an S2ST manifest:
+
+- target tokens (the speech translator's target tokenizer) and, in "direct" mode, the translator's teacher-forced
+  target-decoder states (token i is paired with the state after reading it);
+- the target log-mel (what the synthesizer learns to produce);
+- the speaker embedding of the voice reference (our speaker encoder on the SOURCE clip by default: at inference
+  the French input is the reference for the English output).
+
+The features can be cached in a safetensors file (no pickle), keyed by what produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from ..audio import load_audio, log_mel
+from ..audio.normalization import mel_statistics
+from ..checkpoint import load_checkpoint
+from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+from ..errors import CheckpointError, DataError
+from ..pretrained import SPEAKER_ENCODER, ST_MODEL
+
+MODES = ("direct", "text")
+
+
+@dataclass(frozen=True)
+class SynthesisDataConfig:
+    """``mode`` "direct" reads tokens + linguistic states (the S2ST synthesizer), "text" tokens only (the cascade's
+    TTS); ``reference`` picks the clip whose speaker embedding conditions training."""
+
+    train_manifest: str = "corpora/synth-cvss/train.jsonl"
+    translator: str = str(ST_MODEL)
+    speaker_encoder: str = str(SPEAKER_ENCODER)
+    mode: Literal["direct", "text"] = "direct"
+    reference: Literal["source", "target"] = "source"
+    cache: Optional[str] = None
+    limit: Optional[int] = None
+    batch_size: int = 16
+    progress: bool = True
+
+
+def load_components(data: SynthesisDataConfig):
+    """(speech translator, speaker encoder) named by the data config, in eval mode, with type checks."""
+    from ..speaker import SpeakerEncoder
+    from ..translation import SpeechTranslator
+
+    translator = load_checkpoint(data.translator).model.eval()
+    encoder = load_checkpoint(data.speaker_encoder).model.eval()
+    if not isinstance(translator, SpeechTranslator):
+        raise CheckpointError(f"{data.translator} holds a {type(translator).__name__}, not a speech translator")
+    if not isinstance(encoder, SpeakerEncoder):
+        raise CheckpointError(f"{data.speaker_encoder} holds a {type(encoder).__name__}, not a speaker encoder")
+    return translator, encoder
+
+
+class SynthesisExamples(Dataset):
+    """Items: dict(tokens (N,) long, states (N, d) float or absent, mel (n_mels, T) float, speaker (dim,))."""
+
+    def __init__(self, data: SynthesisDataConfig, translator, encoder) -> None:
+        if data.mode not in MODES:
+            raise DataError(f"data.mode must be one of {MODES}, got {data.mode!r}")
+        self.mode = data.mode
+        key = json.dumps({k: v for k, v in asdict(data).items() if k not in ("cache", "progress", "batch_size")},
+                         sort_keys=True)
+        cache = Path(data.cache) if data.cache else None
+        if cache is not None and cache.is_file():
+            tensors, metadata = _read_cache(cache)
+            if metadata.get("key") != key:
+                raise DataError(f"{cache} was made from other data ({metadata.get('key')}); delete it or name "
+                                "another data.cache")
+        else:
+            tensors = self._compute(data, translator, encoder)
+            if cache is not None:
+                _write_cache(cache, tensors, key)
+        self.items = _split(tensors)
+
+    @staticmethod
+    def _compute(data: SynthesisDataConfig, translator, encoder) -> dict[str, torch.Tensor]:
+        records = read_manifest(data.train_manifest, S2STRecord)[:data.limit]
+        if not records:
+            raise DataError(f"{data.train_manifest} holds no records")
+        missing = [r.id for r in records if not r.tgt_audio]
+        if missing:
+            raise DataError(f"{data.train_manifest}: {len(missing)} records have no target audio (first: {missing[0]})")
+        rate = translator.config.mel.sample_rate
+        parts: dict[str, list[torch.Tensor]] = {"tokens": [], "states": [], "mel": [], "speaker": []}
+        for start in tqdm(range(0, len(records), data.batch_size), desc="synthesizer features",
+                          disable=not data.progress, leave=False):
+            batch = records[start:start + data.batch_size]
+            sources = [load_audio(resolve_audio(data.train_manifest, r.src_audio), rate, max_seconds=None)
+                       for r in batch]
+            targets = [load_audio(resolve_audio(data.train_manifest, r.tgt_audio), rate, max_seconds=None)
+                       for r in batch]
+            for record in batch:
+                tokens = translator.tgt_tokenizer.encode(record.tgt_text)
+                if not tokens:
+                    raise DataError(f"record {record.id} has an empty target text")
+                parts["tokens"].append(torch.tensor(tokens, dtype=torch.int32))
+            if data.mode == "direct":
+                states = translator.teacher_forced_states(sources, [r.src_text for r in batch],
+                                                          [r.tgt_text for r in batch])
+                parts["states"] += [s[1:].half() for s in states]  # the state after reading each token
+            parts["mel"] += [log_mel(w, translator.config.mel).half() for w in targets]
+            references = sources if data.reference == "source" else targets
+            parts["speaker"] += list(encoder.embed_waves(references))
+        tensors = {"tokens": torch.cat(parts["tokens"]), "mel": torch.cat(parts["mel"], dim=1),
+                   "speaker": torch.stack(parts["speaker"]),
+                   "token_lengths": torch.tensor([len(t) for t in parts["tokens"]]),
+                   "frame_lengths": torch.tensor([m.shape[-1] for m in parts["mel"]])}
+        if parts["states"]:
+            tensors["states"] = torch.cat(parts["states"])
+        return tensors
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.items[index]
+
+    def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-bin mean and std of the target log-mels (every frame of every utterance)."""
+        return mel_statistics(torch.cat([item["mel"] for item in self.items], dim=1)[None])
+
+
+def _split(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    token_lengths, frame_lengths = tensors["token_lengths"].tolist(), tensors["frame_lengths"].tolist()
+    token_offsets = np.concatenate([[0], np.cumsum(token_lengths)])
+    frame_offsets = np.concatenate([[0], np.cumsum(frame_lengths)])
+    items = []
+    for i in range(len(token_lengths)):
+        tokens = slice(int(token_offsets[i]), int(token_offsets[i + 1]))
+        item = {"tokens": tensors["tokens"][tokens].long(), "speaker": tensors["speaker"][i].float(),
+                "mel": tensors["mel"][:, int(frame_offsets[i]):int(frame_offsets[i + 1])].float()}
+        if "states" in tensors:
+            item["states"] = tensors["states"][tokens].float()
+        items.append(item)
+    return items
+
+
+def _write_cache(path: Path, tensors: dict[str, torch.Tensor], key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata={"key": key})
+    os.replace(temporary, path)
+
+
+def _read_cache(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+    return load_file(str(path)), metadata
+
+
+def collate_synthesis(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Pad a list of examples into the batch `AcousticSynthesizer.loss` reads (tokens with 0, mels with zeros:
+    the loss masks frames beyond each length)."""
+    token_lengths = torch.tensor([len(item["tokens"]) for item in items])
+    frame_lengths = torch.tensor([item["mel"].shape[-1] for item in items])
+    batch = {"tokens": torch.zeros(len(items), int(token_lengths.max()), dtype=torch.long),
+             "mel": torch.zeros(len(items), items[0]["mel"].shape[0], int(frame_lengths.max())),
+             "speaker": torch.stack([item["speaker"] for item in items]),
+             "token_lengths": token_lengths, "frame_lengths": frame_lengths}
+    if "states" in items[0]:
+        batch["states"] = torch.zeros(len(items), int(token_lengths.max()), items[0]["states"].shape[-1])
+    for row, item in enumerate(items):
+        batch["tokens"][row, :len(item["tokens"])] = item["tokens"]
+        batch["mel"][row, :, :item["mel"].shape[-1]] = item["mel"]
+        if "states" in batch:
+            batch["states"][row, :len(item["tokens"])] = item["states"]
+    return batch
