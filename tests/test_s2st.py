@@ -194,3 +194,80 @@ def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
     batch = collate([dataset[0]])
     out = synthesizer.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], batch["states"], steps=1)
     assert out.mel.shape[:2] == (1, MEL.n_mels) and out.lengths[0] >= len(dataset[0]["tokens"])
+
+
+def tiny_pretrained(folder: Path, state_dim: int = 16) -> Path:
+    """A pretrained/ layout of tiny untrained components that fit together (Griffin-Lim comes in as the vocoder
+    override)."""
+    from diffs2st.speaker import SpeakerEncoder, SpeakerEncoderConfig
+    from diffs2st.translation import SpeechTranslator, SpeechTranslatorConfig
+    from diffs2st.translation.conformer import ConformerConfig
+    from diffs2st.translation.tokenizer import EOS
+
+    folder.mkdir()
+    torch.manual_seed(0)
+    translator = SpeechTranslator(SpeechTranslatorConfig(
+        encoder=ConformerConfig(d_model=16, layers=1, heads=2, conv_kernel=3), decoder_layers=1, decoder_heads=2,
+        src_symbols=tuple("abc "), tgt_symbols=tuple("xyz "), max_text_length=12))
+    with torch.no_grad():  # never end early: every utterance says 12 characters, so every stage has work
+        translator.target_decoder.project.bias[EOS] = -1e4
+    save_checkpoint(folder / "st", translator)
+    save_checkpoint(folder / "speaker-encoder", SpeakerEncoder(SpeakerEncoderConfig(
+        channels=8, dilations=(2,), attention_dim=4, embedding_dim=8, speakers=("s0", "s1"))))
+    config = tiny_config(state_dim)
+    save_checkpoint(folder / "synthesizer", AcousticSynthesizer(
+        SynthesizerConfig(**{**config.__dict__, "symbols": tuple("xyz ")})))
+    return folder
+
+
+def test_translator_runs_every_stage_and_checks_its_components(tmp_path):
+    import numpy as np
+
+    from diffs2st.errors import CheckpointError
+    from diffs2st.s2st.translator import Translator
+
+    folder = tiny_pretrained(tmp_path / "pretrained")
+    with pytest.raises(CheckpointError, match="vocoder"):
+        Translator.from_pretrained(folder)  # no vocoder/ and no override
+    translator = Translator.from_pretrained(folder, vocoder="griffin-lim")
+    t = np.arange(MEL.sample_rate) / MEL.sample_rate
+    wave = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    result = translator.translate(wave, steps=1)
+    assert set(result.timings) == {"speaker_encoder", "translation", "synthesizer", "vocoder", "total"}
+    assert result.tgt_text and result.mel.shape[0] == MEL.n_mels
+    assert len(result.wave) == (result.mel.shape[1] - 1) * MEL.hop_length  # one segment: no pause added
+    voiced = translator.translate(wave, voice=wave[::-1].copy(), steps=1)
+    assert voiced.tgt_text == result.tgt_text  # the voice changes the sound, not the words
+
+    from diffs2st.translation import SpeechTranslator, SpeechTranslatorConfig
+    from diffs2st.translation.conformer import ConformerConfig
+
+    other = SpeechTranslator(SpeechTranslatorConfig(encoder=ConformerConfig(d_model=16, layers=1, heads=2),
+                                                    src_symbols=tuple("ab"), tgt_symbols=tuple("qr")))
+    with pytest.raises(ConfigError, match="symbols"):
+        Translator(other, translator.speaker_encoder, translator.synthesizer, translator.vocoder)
+
+
+def test_translate_command_single_and_batch(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from diffs2st.cli.main import main
+
+    folder = tiny_pretrained(tmp_path / "pretrained")
+    t = np.arange(int(0.8 * MEL.sample_rate)) / MEL.sample_rate
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index in range(2):
+        sf.write(inputs / f"clip{index}.wav", 0.3 * np.sin(2 * np.pi * (150 + 80 * index) * t), MEL.sample_rate)
+    common = ["--model", str(folder), "--vocoder", "griffin-lim", "--steps", "1"]
+    assert main(["translate", str(inputs / "clip0.wav"), "-o", str(tmp_path / "out.wav"), *common]) == 0
+    assert "target:" in capsys.readouterr().out and (tmp_path / "out.wav").is_file()
+    assert main(["translate", str(inputs), "-o", str(tmp_path / "batch"), *common]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "batch" / "translations.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["clip0", "clip1"] and all(Path(r["audio"]).is_file() for r in rows)
+    capsys.readouterr()
+    assert main(["translate", str(inputs / "clip0.wav"), "-o", str(tmp_path / "out.txt"), *common]) == 2
+    assert capsys.readouterr().err.strip().startswith("error:")

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.eval",
     "diffs2st.cli.enhance",
     "diffs2st.cli.transcribe",
+    "diffs2st.cli.translate",
 ]
 
 

@@ -17,7 +17,7 @@ from .main import add_command
 
 
 
-def _inputs(source: Path) -> list[tuple[str, Path]]:
+def source_inputs(source: Path) -> list[tuple[str, Path]]:
     """(id, audio path) pairs: a manifest's records, a folder's audio files, or the one file."""
     if source.suffix == ".jsonl":
         return [(r.id, resolve_audio(source, r.src_audio)) for r in read_manifest(source, S2STRecord)]
@@ -47,7 +47,7 @@ def _run(args) -> int:
     if args.output and not Path(args.output).parent.is_dir():
         raise OutputPathError(f"output folder {Path(args.output).parent} does not exist")
     model = load_translator(args.model)
-    inputs = _inputs(source)
+    inputs = source_inputs(source)
     rate = model.config.mel.sample_rate
     waves = [load_audio(path, rate, max_seconds=args.max_seconds) for _, path in inputs]
     start = time.perf_counter()
