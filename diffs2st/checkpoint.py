@@ -41,6 +41,7 @@ MODEL_MODULES: list[str] = [
     "diffs2st.translation.model",
     "diffs2st.speaker.encoder",
     "diffs2st.s2st.synthesizer",
+    "diffs2st.translation.text",
 ]
 
 

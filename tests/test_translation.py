@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,3 +193,22 @@ def test_demo_translation_part_runs_on_a_translator(trained, tmp_path):
     assert (tmp_path / "st_source.wav").is_file() and summary["seconds"] > 1.0
     assert 0.0 <= summary["tgt_bleu"] <= 100.0 and summary["src_wer"] >= 0.0 and ST_SOURCE
     assert run_translation_demo(tmp_path, tmp_path / "no-model") is None
+
+
+def test_text_translator_learns_two_pairs_through_the_task(tmp_path):
+    """The cascade's text MT: the "text-translation" task trains a tiny model that reproduces its two pairs."""
+    from diffs2st.translation.text import TextTranslator
+
+    manifest = _write_corpus(tmp_path)
+    overrides = ["trainer.progress_bar=false", "trainer.max_steps=120", "trainer.batch_size=4",
+                 "trainer.learning_rate=0.003", "trainer.warmup_steps=0", "trainer.ema_decay=0.0",
+                 "trainer.checkpoint_every=120", f"data.train_manifest={manifest}", "model.d_model=32",
+                 "model.encoder_layers=1", "model.decoder_layers=1", "model.heads=2", "model.dropout=0.0",
+                 "model.label_smoothing=0.0"]
+    config = load_run_config(Path(__file__).parents[1] / "configs" / "text-mt.yaml", overrides)
+    model, dataset, collate = build_run(config)
+    result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
+    loaded = load_checkpoint(result.model_dir).model
+    assert isinstance(loaded, TextTranslator)
+    assert loaded.translate([fr for fr, _ in TEXTS]) == [en for _, en in TEXTS]
+    assert loaded.translate([fr for fr, _ in TEXTS], beam=3) == [en for _, en in TEXTS]

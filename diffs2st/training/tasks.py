@@ -25,6 +25,7 @@ TASK_MODULES: list[str] = [
     "diffs2st.translation.task",
     "diffs2st.speaker.task",
     "diffs2st.s2st.task",
+    "diffs2st.translation.text",
 ]
 
 
