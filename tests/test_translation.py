@@ -155,6 +155,7 @@ def test_tiny_model_learns_both_pairs_and_round_trips(trained, tmp_path):
     waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
     results = model.translate(waves)
     assert [(r.src_text, r.tgt_text) for r in results] == TEXTS
+    assert model.transcribe(waves) == [fr for fr, _ in TEXTS]  # the cascade's first stage: source decoding only
     # reading the reference texts gives the states decoding them gave (what the acoustic synthesizer trains on)
     forced = model.teacher_forced_states(waves, [s for s, _ in TEXTS], [t for _, t in TEXTS])
     for result, states in zip(results, forced):

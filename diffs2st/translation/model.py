@@ -193,6 +193,33 @@ class SpeechTranslator(nn.Module):
             out[row, : len(ids) + 1] = torch.tensor([BOS, *ids])
         return out
 
+    def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float):
+        """Source ids per utterance (source decoder, or CTC for the single-decoder variant), and for the
+        multi-decoder the source decoder's states and input that the target decoder attends to."""
+        src_states = src_input = None
+        if self.source_decoder is None:
+            return self._ctc_greedy(encoded, enc_mask), src_states, src_input
+
+        def source_scorer(prefixes, rows):
+            logits, _ = self.source_decoder(prefixes, [(encoded[rows], enc_mask[rows])])
+            return logits[:, -1].log_softmax(-1)
+
+        src_ids = beam_search(source_scorer, encoded.shape[0], self.config.max_text_length, beam, length_penalty,
+                              encoded.device)
+        if self.config.variant == "multi-decoder":
+            src_input = self._decoder_input(src_ids, encoded.device)
+            src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
+        return src_ids, src_states, src_input
+
+    @torch.inference_mode()
+    def transcribe(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
+                   length_penalty: float = 1.0) -> list[str]:
+        """Source transcripts only (encoder + source decoding): the first stage of the cascade baseline."""
+        mel, lengths = self.features(waves)
+        encoded, enc_mask = self.encode(mel, lengths)
+        src_ids, _, _ = self._decode_source(encoded, enc_mask, beam, length_penalty)
+        return [self.src_tokenizer.decode(ids) for ids in src_ids]
+
     @torch.inference_mode()
     def translate(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
                   length_penalty: float = 1.0) -> list[TranslationResult]:
@@ -205,17 +232,7 @@ class SpeechTranslator(nn.Module):
         batch, device, max_len = len(waves), encoded.device, self.config.max_text_length
 
         start = time.perf_counter()
-        src_states = src_input = None
-        if self.source_decoder is None:
-            src_ids = self._ctc_greedy(encoded, enc_mask)
-        else:
-            def source_scorer(prefixes, rows):
-                logits, _ = self.source_decoder(prefixes, [(encoded[rows], enc_mask[rows])])
-                return logits[:, -1].log_softmax(-1)
-            src_ids = beam_search(source_scorer, batch, max_len, beam, length_penalty, device)
-            if self.config.variant == "multi-decoder":
-                src_input = self._decoder_input(src_ids, device)
-                src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
+        src_ids, src_states, src_input = self._decode_source(encoded, enc_mask, beam, length_penalty)
         timings["source_decoder"] = time.perf_counter() - start
 
         start = time.perf_counter()
