@@ -271,3 +271,29 @@ def test_translate_command_single_and_batch(tmp_path, capsys):
     capsys.readouterr()
     assert main(["translate", str(inputs / "clip0.wav"), "-o", str(tmp_path / "out.txt"), *common]) == 2
     assert capsys.readouterr().err.strip().startswith("error:")
+
+
+def test_cascade_runs_asr_mt_tts_and_checks_its_components(tmp_path):
+    import numpy as np
+
+    from diffs2st.s2st.translator import CascadeTranslator
+    from diffs2st.translation.text import TextTranslator, TextTranslatorConfig
+
+    folder = tiny_pretrained(tmp_path / "pretrained")
+    torch.manual_seed(0)
+    text_mt = TextTranslator(TextTranslatorConfig(d_model=16, encoder_layers=1, decoder_layers=1, heads=2,
+                                                  src_symbols=tuple("abc "), tgt_symbols=tuple("xyz "),
+                                                  max_text_length=10))
+    with torch.no_grad():
+        text_mt.decoder.project.bias[:4] = -1e4  # only characters: pad, bos, eos, unk never come out
+    save_checkpoint(folder / "text-mt", text_mt)
+    save_checkpoint(folder / "cascade-tts", AcousticSynthesizer(
+        SynthesizerConfig(**{**tiny_config(0).__dict__, "symbols": tuple("xyz ")})))
+    cascade = CascadeTranslator.from_pretrained(folder, vocoder="griffin-lim")
+    t = np.arange(MEL.sample_rate) / MEL.sample_rate
+    result = cascade.translate((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), steps=1)
+    assert set(result.timings) == {"speaker_encoder", "asr", "mt", "synthesizer", "vocoder", "total"}
+    assert result.tgt_text and len(result.wave) == (result.mel.shape[1] - 1) * MEL.hop_length
+    with pytest.raises(ConfigError, match="characters only"):
+        CascadeTranslator(cascade.speech_translator, cascade.text_translator, cascade.speaker_encoder,
+                          load_checkpoint(folder / "synthesizer").model, cascade.vocoder)

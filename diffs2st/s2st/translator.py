@@ -1,6 +1,7 @@
 """Direct S2ST inference: French speech in -> English text, French transcript and English speech in the same voice.
 
     translator = Translator.from_pretrained("pretrained")   # st/, speaker-encoder/, synthesizer/, vocoder/
+    cascade = CascadeTranslator.from_pretrained("pretrained")  # st/, text-mt/, speaker-encoder/, cascade-tts/, vocoder/
     result = translator.translate(wave)                      # wave: mono float32 at 16 kHz
     result.tgt_text, result.src_text, result.wave, result.mel, result.timings
 
@@ -27,7 +28,6 @@ from ..pretrained import PRETRAINED_DIR
 from ..vocoders import load_vocoder
 from .synthesizer import AcousticSynthesizer
 
-COMPONENTS = ("st", "speaker-encoder", "synthesizer", "vocoder")
 JOIN_PAUSE_SECONDS = 0.15
 
 
@@ -40,6 +40,68 @@ class S2STResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, and "total"
 
 
+class StageTimer:
+    """Seconds spent per named stage; ``timer(stage, f, *args)`` runs f and adds its time."""
+
+    def __init__(self, stages: tuple[str, ...]) -> None:
+        self.seconds = dict.fromkeys(stages, 0.0)
+
+    def __call__(self, stage: str, function, *args, **kwargs):
+        start = time.perf_counter()
+        value = function(*args, **kwargs)
+        self.seconds[stage] += time.perf_counter() - start
+        return value
+
+    def report(self) -> dict[str, float]:
+        return {**self.seconds, "total": sum(self.seconds.values())}
+
+
+def load_components(directory: Path, kinds: dict[str, type], vocoder: str | None):
+    """The named trained components of a pretrained folder (type-checked) and its vocoder (or the override)."""
+    missing = [name for name in list(kinds) + ([] if vocoder else ["vocoder"])
+               if not (directory / name / "model.safetensors").is_file()]
+    if missing:
+        raise CheckpointError(f"{directory} lacks the trained component(s) {', '.join(missing)} "
+                              f"(expected {', '.join(f'{c}/' for c in [*kinds, 'vocoder'])})")
+    parts = {name: load_checkpoint(directory / name).model for name in kinds}
+    for name, kind in kinds.items():
+        if not isinstance(parts[name], kind):
+            raise CheckpointError(f"{directory / name} holds a {type(parts[name]).__name__}, not a {kind.__name__}")
+    return parts, load_vocoder(vocoder or directory / "vocoder")
+
+
+def check_speaker_fit(synthesizer: AcousticSynthesizer, speaker_encoder, others: tuple = ()) -> None:
+    """Speaker widths and MelConfigs of components that work together must agree."""
+    if synthesizer.config.speaker_dim != speaker_encoder.config.embedding_dim:
+        raise ConfigError(f"the synthesizer reads {synthesizer.config.speaker_dim}-d speaker vectors, the encoder "
+                          f"makes {speaker_encoder.config.embedding_dim}-d ones")
+    mels = {speaker_encoder.mel, synthesizer.mel, *(part.mel for part in others)}
+    if len(mels) != 1:
+        raise ConfigError("the components were trained with different MelConfigs")
+
+
+def speak(synthesizer: AcousticSynthesizer, vocoder, timer: StageTimer, token_lists: list[list[int]],
+          state_lists: list[torch.Tensor | None], speaker: torch.Tensor, seed: int, **options) -> tuple[np.ndarray,
+                                                                                                    np.ndarray]:
+    """Synthesize and vocode each segment's tokens (empty segments are skipped), join with short pauses ->
+    (wave (samples,), mel (n_mels, frames))."""
+    waves, mels = [], []
+    for index, (tokens, states) in enumerate(zip(token_lists, state_lists)):
+        if not tokens:  # nothing to say for this segment (e.g. noise)
+            continue
+        ids = torch.tensor([tokens])
+        out = timer("synthesizer", synthesizer.synthesize, ids, torch.tensor([len(tokens)]), speaker,
+                    None if states is None else states[None], seed=seed + index, **options)
+        mel = out.mel[0, :, :int(out.lengths[0])]
+        mels.append(mel)
+        waves.append(timer("vocoder", vocoder, mel).numpy())
+    rate = synthesizer.mel.sample_rate
+    pause = np.zeros(int(JOIN_PAUSE_SECONDS * rate), dtype=np.float32)
+    joined = [piece for w in waves for piece in (w, pause)][:-1] if waves else [np.zeros(0, np.float32)]
+    mel = torch.cat(mels, dim=-1).numpy() if mels else np.zeros((synthesizer.mel.n_mels, 0), np.float32)
+    return np.concatenate(joined), mel
+
+
 class Translator:
     """The four trained components, checked for compatibility (same MelConfig, matching widths and symbols)."""
 
@@ -50,12 +112,7 @@ class Translator:
                               f"{speech_translator.config.encoder.d_model}-d ones")
         if config.symbols != speech_translator.config.tgt_symbols:
             raise ConfigError("the synthesizer and the translator use different target symbols")
-        if config.speaker_dim != speaker_encoder.config.embedding_dim:
-            raise ConfigError(f"the synthesizer reads {config.speaker_dim}-d speaker vectors, the encoder makes "
-                              f"{speaker_encoder.config.embedding_dim}-d ones")
-        mels = {speech_translator.config.mel, speaker_encoder.mel, synthesizer.mel, vocoder.mel}
-        if len(mels) != 1:
-            raise ConfigError("the components were trained with different MelConfigs")
+        check_speaker_fit(synthesizer, speaker_encoder, (speech_translator.config, vocoder))
         self.speech_translator, self.speaker_encoder = speech_translator.eval(), speaker_encoder.eval()
         self.synthesizer, self.vocoder = synthesizer.eval(), vocoder
         self.mel = synthesizer.mel
@@ -67,54 +124,74 @@ class Translator:
         from ..speaker import SpeakerEncoder
         from ..translation import SpeechTranslator
 
-        directory = Path(directory)
-        missing = [name for name in COMPONENTS[:3] + (() if vocoder else ("vocoder",))
-                   if not (directory / name / "model.safetensors").is_file()]
-        if missing:
-            raise CheckpointError(f"{directory} lacks the trained component(s) {', '.join(missing)} "
-                                  f"(expected {', '.join(f'{c}/' for c in COMPONENTS)})")
-        parts = {name: load_checkpoint(directory / name).model for name in COMPONENTS[:3]}
-        for name, kind in (("st", SpeechTranslator), ("speaker-encoder", SpeakerEncoder),
-                           ("synthesizer", AcousticSynthesizer)):
-            if not isinstance(parts[name], kind):
-                raise CheckpointError(f"{directory / name} holds a {type(parts[name]).__name__}, not a {kind.__name__}")
-        return cls(parts["st"], parts["speaker-encoder"], parts["synthesizer"],
-                   load_vocoder(vocoder or directory / "vocoder"))
+        parts, loaded_vocoder = load_components(Path(directory), {
+            "st": SpeechTranslator, "speaker-encoder": SpeakerEncoder, "synthesizer": AcousticSynthesizer}, vocoder)
+        return cls(parts["st"], parts["speaker-encoder"], parts["synthesizer"], loaded_vocoder)
 
     @torch.inference_mode()
     def translate(self, wave: np.ndarray, voice: np.ndarray | None = None, steps: int = 4,
                   voice_guidance: float = 1.0, sampler: str = "ode_euler", temperature: float = 1.0,
                   length_scale: float = 1.0, max_segment_seconds: float = 12.0, seed: int = 0) -> S2STResult:
         """Translate one utterance of any length; ``voice`` (a wave) replaces the source as the voice reference."""
-        timings = dict.fromkeys(("speaker_encoder", "translation", "synthesizer", "vocoder"), 0.0)
-
-        def timed(stage: str, function, *args, **kwargs):
-            start = time.perf_counter()
-            value = function(*args, **kwargs)
-            timings[stage] += time.perf_counter() - start
-            return value
-
+        timer = StageTimer(("speaker_encoder", "translation", "synthesizer", "vocoder"))
         wave = np.asarray(wave, dtype=np.float32)
-        rate = self.mel.sample_rate
-        speaker = timed("speaker_encoder", self.speaker_encoder.embed_waves, [wave if voice is None else voice])
-        segments = split_on_silence(wave, rate, max_seconds=max_segment_seconds)
-        results = timed("translation", self.speech_translator.translate, [wave[s.start:s.end] for s in segments])
-        waves, mels = [], []
-        for index, result in enumerate(results):
-            if not result.tgt_tokens:  # nothing to say for this segment (e.g. noise): keep a pause
-                continue
-            tokens = torch.tensor([result.tgt_tokens])
-            states = result.tgt_states[1:][None] if self.synthesizer.config.state_dim else None
-            out = timed("synthesizer", self.synthesizer.synthesize, tokens, torch.tensor([tokens.shape[1]]),
-                        speaker, states, steps=steps, sampler=sampler, voice_guidance=voice_guidance,
-                        temperature=temperature, length_scale=length_scale, seed=seed + index)
-            mel = out.mel[0, :, :int(out.lengths[0])]
-            mels.append(mel)
-            waves.append(timed("vocoder", self.vocoder, mel).numpy())
-        pause = np.zeros(int(JOIN_PAUSE_SECONDS * rate), dtype=np.float32)
-        joined = [piece for w in waves for piece in (w, pause)][:-1] if waves else [np.zeros(0, np.float32)]
-        timings["total"] = sum(timings.values())
-        mel = torch.cat(mels, dim=-1).numpy() if mels else np.zeros((self.mel.n_mels, 0), np.float32)
+        speaker = timer("speaker_encoder", self.speaker_encoder.embed_waves, [wave if voice is None else voice])
+        segments = split_on_silence(wave, self.mel.sample_rate, max_seconds=max_segment_seconds)
+        results = timer("translation", self.speech_translator.translate, [wave[s.start:s.end] for s in segments])
+        states = [r.tgt_states[1:] if self.synthesizer.config.state_dim else None for r in results]
+        out_wave, mel = speak(self.synthesizer, self.vocoder, timer, [r.tgt_tokens for r in results], states,
+                              speaker, seed, steps=steps, sampler=sampler, voice_guidance=voice_guidance,
+                              temperature=temperature, length_scale=length_scale)
         return S2STResult(src_text=" ".join(r.src_text for r in results).strip(),
-                          tgt_text=" ".join(r.tgt_text for r in results).strip(), wave=np.concatenate(joined),
-                          mel=mel, timings=timings)
+                          tgt_text=" ".join(r.tgt_text for r in results).strip(), wave=out_wave, mel=mel,
+                          timings=timer.report())
+
+
+class CascadeTranslator:
+    """The cascade baseline on the same data: source transcript (the speech translator's source decoder) -> text MT
+    -> TTS (the same synthesizer family reading characters only, the same speaker encoder) -> the same vocoder."""
+
+    def __init__(self, speech_translator, text_translator, speaker_encoder, tts: AcousticSynthesizer,
+                 vocoder) -> None:
+        if tts.config.state_dim:
+            raise ConfigError("the cascade's TTS must read characters only (state_dim 0)")
+        if tts.config.symbols != text_translator.config.tgt_symbols:
+            raise ConfigError("the TTS and the text translator use different target symbols")
+        if speech_translator.config.src_symbols != text_translator.config.src_symbols:
+            raise ConfigError("the speech translator's transcripts and the text translator's inputs use different "
+                              "source symbols")
+        check_speaker_fit(tts, speaker_encoder, (speech_translator.config, vocoder))
+        self.speech_translator, self.text_translator = speech_translator.eval(), text_translator.eval()
+        self.speaker_encoder, self.tts, self.vocoder = speaker_encoder.eval(), tts.eval(), vocoder
+        self.mel = tts.mel
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike = PRETRAINED_DIR,
+                        vocoder: str | None = None) -> CascadeTranslator:
+        """Load ``directory``/{st, text-mt, speaker-encoder, cascade-tts, vocoder}."""
+        from ..speaker import SpeakerEncoder
+        from ..translation import SpeechTranslator
+        from ..translation.text import TextTranslator
+
+        parts, loaded_vocoder = load_components(Path(directory), {
+            "st": SpeechTranslator, "text-mt": TextTranslator, "speaker-encoder": SpeakerEncoder,
+            "cascade-tts": AcousticSynthesizer}, vocoder)
+        return cls(parts["st"], parts["text-mt"], parts["speaker-encoder"], parts["cascade-tts"], loaded_vocoder)
+
+    @torch.inference_mode()
+    def translate(self, wave: np.ndarray, voice: np.ndarray | None = None, steps: int = 4,
+                  voice_guidance: float = 1.0, sampler: str = "ode_euler", temperature: float = 1.0,
+                  length_scale: float = 1.0, max_segment_seconds: float = 12.0, seed: int = 0) -> S2STResult:
+        """Same contract as `Translator.translate`."""
+        timer = StageTimer(("speaker_encoder", "asr", "mt", "synthesizer", "vocoder"))
+        wave = np.asarray(wave, dtype=np.float32)
+        speaker = timer("speaker_encoder", self.speaker_encoder.embed_waves, [wave if voice is None else voice])
+        segments = split_on_silence(wave, self.mel.sample_rate, max_seconds=max_segment_seconds)
+        transcripts = timer("asr", self.speech_translator.transcribe, [wave[s.start:s.end] for s in segments])
+        translations = timer("mt", self.text_translator.translate, transcripts)
+        tokens = [self.tts.tokenizer.encode(text) for text in translations]
+        out_wave, mel = speak(self.tts, self.vocoder, timer, tokens, [None] * len(tokens), speaker, seed,
+                              steps=steps, sampler=sampler, voice_guidance=voice_guidance, temperature=temperature,
+                              length_scale=length_scale)
+        return S2STResult(src_text=" ".join(transcripts).strip(), tgt_text=" ".join(translations).strip(),
+                          wave=out_wave, mel=mel, timings=timer.report())
