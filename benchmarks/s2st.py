@@ -1,0 +1,200 @@
+"""Direct S2ST vs the cascade on synth-cvss, judged like every other system (`diffs2st.evaluation`).
+
+    python benchmarks/s2st.py --pretrained pretrained --corpus corpora/synth-cvss --out docs/benchmarks \
+        [--limit 100] [--sweep-limit 50] [--jobs 1]
+
+For test-seen and test-unseen speakers and each system found in ``--pretrained`` (direct: st/, speaker-encoder/,
+synthesizer/, vocoder/; cascade: st/, text-mt/, speaker-encoder/, cascade-tts/, vocoder/), every source clip is
+translated; the English audio goes through the judges: ASR-BLEU (pocketsphinx) and its fraction of the ceiling
+(docs/benchmarks/ceilings.json: the reference English audio under the same judges), text BLEU of the translation,
+Resemblyzer similarity of the output to the source and to the reference target (ceiling: two utterances of the
+same speaker; floor: a wrong speaker), DNSMOS, and RTF end to end and per stage (seconds per second of source audio).
+Then a sweep over sampling steps x voice guidance for the direct model on test-unseen speakers. Writes s2st.json,
+s2st.md and s2st.png. Not run by the tests (CPU hours at full size: use --limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from diffs2st.audio import load_audio, save_audio
+from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
+from diffs2st.errors import Diffs2stError
+from diffs2st.evaluation import evaluate, plan_items
+from diffs2st.plotting import save_figure
+from diffs2st.s2st.translator import CascadeTranslator, Translator
+
+SPLITS = ("test-seen-speakers", "test-unseen-speakers")
+SWEEP_STEPS = (1, 2, 4, 8, 16, 32)
+SWEEP_GUIDANCE = (0.0, 1.0, 2.0, 3.0)
+
+
+def run_system(system, manifest: Path, out_dir: Path, limit: int | None, **options) -> dict:
+    """Translate every record's source clip into ``out_dir``/<id>.wav (+ hypotheses.jsonl); return RTFs."""
+    records = read_manifest(manifest, S2STRecord)[:limit]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rate = system.mel.sample_rate
+    stages: dict[str, float] = {}
+    seconds, hypotheses = 0.0, []
+    for record in tqdm(records, desc=out_dir.name, leave=False):
+        wave = load_audio(resolve_audio(manifest, record.src_audio), rate, max_seconds=None)
+        result = system.translate(wave, **options)
+        save_audio(out_dir / f"{record.id}.wav", result.wave if result.wave.size else np.zeros(rate // 10), rate)
+        hypotheses.append({"id": record.id, "src_text": result.src_text, "tgt_text": result.tgt_text})
+        seconds += len(wave) / rate
+        for stage, value in result.timings.items():
+            stages[stage] = stages.get(stage, 0.0) + value
+    atomic_write_bytes(out_dir / "hypotheses.jsonl",
+                       "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in hypotheses).encode())
+    return {f"rtf_{stage}" if stage != "total" else "rtf": value / seconds for stage, value in stages.items()}
+
+
+def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int) -> dict:
+    """Audio judges on the outputs + text scores of the hypotheses."""
+    audio, _ = evaluate("s2st", plan_items("s2st", manifest, out_dir, limit=limit), jobs=jobs, progress=False)
+    text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), jobs=1,
+                       progress=False)
+    return {**audio, "text_bleu": text.get("tgt_bleu"), "src_wer": text.get("src_wer")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pretrained", default="pretrained", help="folder with the components (see above)")
+    parser.add_argument("--vocoder", default=None, help="override the vocoder (checkpoint or 'griffin-lim')")
+    parser.add_argument("--corpus", default="corpora/synth-cvss")
+    parser.add_argument("--ceilings", default="docs/benchmarks/ceilings.json")
+    parser.add_argument("--limit", type=int, default=None, help="first N records per split")
+    parser.add_argument("--steps", type=int, default=4, help="sampling steps of the main table")
+    parser.add_argument("--voice-guidance", type=float, default=1.0, help="voice guidance of the main table")
+    parser.add_argument("--sweep-limit", type=int, default=50, help="records of the steps x guidance sweep (0: skip)")
+    parser.add_argument("--work", default="out/s2st-benchmark", help="where the generated audio goes")
+    parser.add_argument("--jobs", type=int, default=1, help="judge worker processes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="docs/benchmarks")
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    torch.set_num_threads(args.threads)
+    ceilings = json.loads(Path(args.ceilings).read_text())["results"]
+    systems = {"direct": Translator.from_pretrained(args.pretrained, vocoder=args.vocoder)}
+    try:
+        systems["cascade"] = CascadeTranslator.from_pretrained(args.pretrained, vocoder=args.vocoder)
+    except Diffs2stError as error:  # the cascade is optional: say why it is missing
+        print(f"cascade skipped: {error}")
+    work = Path(args.work)
+    table = []
+    for split in SPLITS:
+        manifest = Path(args.corpus) / f"{split}.jsonl"
+        for name, system in systems.items():
+            out_dir = work / f"{name}-{split}"
+            speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
+                               voice_guidance=args.voice_guidance)
+            scores = judge(manifest, out_dir, args.limit, args.jobs)
+            ceiling = ceilings[split]
+            row = {"system": name, "split": split, "steps": args.steps, "voice_guidance": args.voice_guidance,
+                   **scores, **speed, "asr_bleu_fraction": scores["asr_bleu"] / ceiling["asr_bleu"],
+                   "sim_target_fraction": scores["sim_to_target"] / ceiling["sim_to_target"]}
+            table.append(row)
+            print(f"{name} {split}: ASR-BLEU {row['asr_bleu']:.1f} ({row['asr_bleu_fraction']:.0%} of ceiling), "
+                  f"SIM target {row['sim_to_target']:.3f}, RTF {row['rtf']:.3f}")
+    sweep = []
+    if args.sweep_limit:
+        manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
+        for steps in SWEEP_STEPS:
+            for guidance in SWEEP_GUIDANCE:
+                out_dir = work / f"sweep-{steps}-{guidance:g}"
+                speed = run_system(systems["direct"], manifest, out_dir, args.sweep_limit, steps=steps,
+                                   voice_guidance=guidance)
+                scores = judge(manifest, out_dir, args.sweep_limit, args.jobs)
+                sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
+    goals = goal_lines(table, ceilings)
+    out = Path(args.out)
+    meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit}
+    atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "sweep": sweep, "goals": goals},
+                                                      indent=2) + "\n").encode())
+    atomic_write_bytes(out / "s2st.md", markdown(table, sweep, ceilings, goals, command).encode())
+    if sweep:
+        plot(sweep, ceilings["test-unseen-speakers"], out / "s2st.png")
+    print(markdown(table, sweep, ceilings, goals, command))
+    return 0
+
+
+def goal_lines(table: list[dict], ceilings: dict) -> list[str]:
+    rows = {(r["system"], r["split"]): r for r in table}
+    direct = rows.get(("direct", "test-unseen-speakers"))
+    if direct is None:
+        return []
+    ceiling = ceilings["test-unseen-speakers"]
+    lines = [f"ASR-BLEU >= 80 % of the ceiling with <= 8 steps ({direct['steps']} steps): "
+             f"{direct['asr_bleu_fraction']:.1%} -> {'met' if direct['asr_bleu_fraction'] >= 0.8 else 'NOT met'}",
+             f"similarity to the reference target >= 90 % of the ceiling ({ceiling['sim_to_target']:.3f}): "
+             f"{direct['sim_target_fraction']:.1%}, wrong-speaker floor {ceiling['sim_wrong_speaker']:.3f} -> "
+             f"{'met' if direct['sim_target_fraction'] >= 0.9 else 'NOT met'}",
+             f"end-to-end RTF <= 0.3 on 2 CPU threads: {direct['rtf']:.3f} -> "
+             f"{'met' if direct['rtf'] <= 0.3 else 'NOT met'}"]
+    cascade = rows.get(("cascade", "test-unseen-speakers"))
+    if cascade is not None:
+        met = direct["asr_bleu"] >= cascade["asr_bleu"] and direct["rtf"] < cascade["rtf"]
+        lines.append(f"direct >= cascade on ASR-BLEU ({direct['asr_bleu']:.1f} vs {cascade['asr_bleu']:.1f}) and "
+                     f"faster (RTF {direct['rtf']:.3f} vs {cascade['rtf']:.3f}) -> {'met' if met else 'NOT met'}")
+    return lines
+
+
+def markdown(table: list[dict], sweep: list[dict], ceilings: dict, goals: list[str], command: str) -> str:
+    lines = ["# Direct S2ST vs cascade on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command,
+             "```", "", "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
+             "reference English audio under the same judge. SIM: Resemblyzer cosine of the output to the French "
+             "source / to the reference English target of the same utterance; ceiling: two utterances of the same "
+             "speaker; floor: a wrong speaker. RTF: seconds per second of source audio (2 CPU threads).", "",
+             "| system | split | ASR-BLEU | of ceiling | text BLEU | SIM source | SIM target | SIM target ceiling / "
+             "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 11]
+    for r in table:
+        ceiling = ceilings[r["split"]]
+        stages = ", ".join(f"{k[4:]} {v:.3f}" for k, v in r.items() if k.startswith("rtf_"))
+        lines.append(f"| {r['system']} | {r['split']} | {r['asr_bleu']:.1f} | {r['asr_bleu_fraction']:.1%} | "
+                     f"{r['text_bleu']:.1f} | {r['sim_to_source']:.3f} | {r['sim_to_target']:.3f} | "
+                     f"{ceiling['sim_to_target']:.3f} / {ceiling['sim_wrong_speaker']:.3f} | "
+                     f"{r['dnsmos_ovrl']:.2f} | {r['rtf']:.3f} | {stages} |")
+    if sweep:
+        lines += ["", "## Sampling steps x voice guidance (direct, test-unseen speakers)", "",
+                  "| steps | voice guidance | ASR-BLEU | SIM target | DNSMOS | RTF |", "|" + " --- |" * 6]
+        lines += [f"| {r['steps']} | {r['voice_guidance']:g} | {r['asr_bleu']:.1f} | {r['sim_to_target']:.3f} | "
+                  f"{r['dnsmos_ovrl']:.2f} | {r['rtf']:.3f} |" for r in sweep]
+        lines += ["", "![sweep](s2st.png)"]
+    lines += ["", "## Goals (bundled direct model, test-unseen speakers)", ""] + [f"- {g}" for g in goals] + [""]
+    return "\n".join(lines)
+
+
+def plot(sweep: list[dict], ceiling: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for guidance in SWEEP_GUIDANCE:
+        rows = [r for r in sweep if r["voice_guidance"] == guidance]
+        left.plot([r["steps"] for r in rows], [r["asr_bleu"] for r in rows], marker="o", label=f"w={guidance:g}")
+        right.plot([r["steps"] for r in rows], [r["sim_to_target"] for r in rows], marker="o", label=f"w={guidance:g}")
+    left.axhline(ceiling["asr_bleu"], color="gray", linestyle="--", linewidth=1, label="ceiling")
+    right.axhline(ceiling["sim_to_target"], color="gray", linestyle="--", linewidth=1, label="ceiling")
+    right.axhline(ceiling["sim_wrong_speaker"], color="gray", linestyle=":", linewidth=1, label="wrong speaker")
+    for axis, label in ((left, "ASR-BLEU"), (right, "SIM to reference target")):
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("sampling steps")
+        axis.set_ylabel(label)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
