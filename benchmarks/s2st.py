@@ -76,6 +76,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4, help="sampling steps of the main table")
     parser.add_argument("--voice-guidance", type=float, default=1.0, help="voice guidance of the main table")
     parser.add_argument("--sweep-limit", type=int, default=50, help="records of the steps x guidance sweep (0: skip)")
+    parser.add_argument("--sweep-steps", type=int, nargs="+", default=list(SWEEP_STEPS))
+    parser.add_argument("--sweep-guidance", type=float, nargs="+", default=list(SWEEP_GUIDANCE))
     parser.add_argument("--work", default="out/s2st-benchmark", help="where the generated audio goes")
     parser.add_argument("--jobs", type=int, default=1, help="judge worker processes")
     parser.add_argument("--threads", type=int, default=2)
@@ -84,6 +86,8 @@ def main() -> int:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
     ceilings = json.loads(Path(args.ceilings).read_text())["results"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before hours of work, not after
     systems = {"direct": Translator.from_pretrained(args.pretrained, vocoder=args.vocoder)}
     try:
         systems["cascade"] = CascadeTranslator.from_pretrained(args.pretrained, vocoder=args.vocoder)
@@ -108,15 +112,14 @@ def main() -> int:
     sweep = []
     if args.sweep_limit:
         manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
-        for steps in SWEEP_STEPS:
-            for guidance in SWEEP_GUIDANCE:
+        for steps in args.sweep_steps:
+            for guidance in args.sweep_guidance:
                 out_dir = work / f"sweep-{steps}-{guidance:g}"
                 speed = run_system(systems["direct"], manifest, out_dir, args.sweep_limit, steps=steps,
                                    voice_guidance=guidance)
                 scores = judge(manifest, out_dir, args.sweep_limit, args.jobs)
                 sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
     goals = goal_lines(table, ceilings)
-    out = Path(args.out)
     meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit}
     atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "sweep": sweep, "goals": goals},
                                                       indent=2) + "\n").encode())
@@ -180,7 +183,7 @@ def plot(sweep: list[dict], ceiling: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for guidance in SWEEP_GUIDANCE:
+    for guidance in sorted({r["voice_guidance"] for r in sweep}):
         rows = [r for r in sweep if r["voice_guidance"] == guidance]
         left.plot([r["steps"] for r in rows], [r["asr_bleu"] for r in rows], marker="o", label=f"w={guidance:g}")
         right.plot([r["steps"] for r in rows], [r["sim_to_target"] for r in rows], marker="o", label=f"w={guidance:g}")
