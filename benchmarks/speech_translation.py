@@ -63,21 +63,26 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = []
+    table, recipes = [], {}
     for checkpoint in args.checkpoint:
         model = load_translator(checkpoint)
         variant = model.config.variant
+        metrics_path = Path(checkpoint) / "metrics.json"
+        trained = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        steps = trained.get("steps")
+        recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
         for split in SPLITS:
             manifest = Path(args.corpus) / f"{split}.jsonl"
             hypotheses, speed = decode_split(model, manifest, args.limit, args.beam, args.batch_size)
-            name = f"st-{variant}"  # one checkpoint per variant
+            name = f"st-{variant}" + (f"-{steps}steps" if steps else "")
             hyp_path = out / f"{name}-{split}.hypotheses.jsonl"
             atomic_write_bytes(hyp_path, "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in hypotheses).encode())
             summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=args.limit), progress=False)
             summary.update(speed)
             write_report(out, f"{name}-{split}", f"speech translation {variant} ({checkpoint}) on {split}", summary,
                          rows, {"kind": "st", "manifest": str(manifest), "system": checkpoint, "command": command})
-            table.append({"checkpoint": checkpoint, "variant": variant, "split": split, "utterances": len(rows),
+            table.append({"checkpoint": checkpoint, "variant": variant, "steps": steps, "split": split,
+                          "utterances": len(rows),
                           "parameters": model.num_parameters(), "beam": args.beam, **summary})
             print(f"{checkpoint} {split}: " + ", ".join(f"{label} {summary.get(key, float('nan')):.3f}"
                                                        for key, label in COLUMNS) + f", RTF {speed['rtf']:.3f}")
@@ -88,13 +93,15 @@ def main() -> int:
              "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised "
              "(lower case, no punctuation). RTF: decoding seconds per second of source audio "
              f"({args.threads} CPU threads, batches of {args.batch_size}, beam {args.beam}).", "",
-             "| model | variant | split | utt | params | " + " | ".join(label for _, label in COLUMNS)
-             + " | RTF |", "|" + " --- |" * (len(COLUMNS) + 6)]
+             "| model | variant | steps | split | utt | params | " + " | ".join(label for _, label in COLUMNS)
+             + " | RTF |", "|" + " --- |" * (len(COLUMNS) + 7)]
     for row in table:
         cells = [f"{row.get(key, float('nan')):.3f}" if "wer" in key or "cer" in key else
                  f"{row.get(key, float('nan')):.1f}" for key, _ in COLUMNS]
-        lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['split']} | {row['utterances']} | "
+        lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['steps']} | {row['split']} | {row['utterances']} | "
                      f"{row['parameters'] / 1e6:.2f} M | " + " | ".join(cells) + f" | {row['rtf']:.3f} |")
+    lines += ["", "How each model was trained (its metrics.json):", ""]
+    lines += [f"- `{checkpoint}`: `{recipe}`" for checkpoint, recipe in recipes.items()]
     lines += ["", "![BLEU by model and split](speech_translation.png)", ""]
     atomic_write_bytes(out / "speech_translation.md", "\n".join(lines).encode())
     plot(table, out / "speech_translation.png")
@@ -109,7 +116,7 @@ def plot(table: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 3.2))
-    labels = [f"{r['variant']}\n{r['split'].replace('-speakers', '')}" for r in table]
+    labels = [f"{r['variant']} {r['steps']}\n{r['split'].replace('-speakers', '')}" for r in table]
     x = range(len(table))
     axis.bar([i - 0.2 for i in x], [r.get("src_bleu", 0) for r in table], 0.4, label="French transcript BLEU")
     axis.bar([i + 0.2 for i in x], [r.get("tgt_bleu", 0) for r in table], 0.4, label="English translation BLEU")
