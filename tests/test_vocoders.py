@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from diffs2st.audio import MelConfig, log_mel, reconstruct_phase, stft
+from diffs2st.audio import MelConfig, log_mel, match_mel, reconstruct_phase, stft
 from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
@@ -160,6 +160,29 @@ class TestISTFTVocoder(TrainableVocoderContract):
         assert errors[1] < errors[0]  # Griffin-Lim pulls the wave's magnitude toward the predicted one
         with pytest.raises(ConfigError, match="refine_iters"):
             ISTFTVocoderConfig(refine_iters=-1)
+
+
+def test_mel_correction_makes_the_vocoded_mel_match_its_input():
+    torch.manual_seed(0)
+    _, mel = clip_and_mel()
+    errors = {}
+    for correction in (False, True):
+        torch.manual_seed(0)
+        vocoder = ISTFTVocoder(ISTFTVocoderConfig(dim=32, intermediate_dim=64, num_layers=2, refine_iters=16,
+                                                  mel_correction=correction)).eval()
+        with torch.no_grad():
+            errors[correction] = torch.mean(torch.abs(log_mel(vocoder(mel), MEL) - mel)).item()
+    assert errors[True] < 0.5 * errors[False], errors
+
+
+def test_match_mel_gives_the_target_mel_and_keeps_a_matching_magnitude():
+    wave, mel = clip_and_mel()
+    magnitude = stft(wave, MEL).abs()
+    torch.testing.assert_close(match_mel(magnitude, mel, MEL), magnitude, atol=1e-4, rtol=1e-3)
+    flat = torch.ones_like(magnitude)  # no fine structure: the envelope must come from the mel
+    from diffs2st.audio import mel_filterbank
+    matched = torch.log(torch.clamp(mel_filterbank(MEL) @ match_mel(flat, mel, MEL), min=MEL.log_floor))
+    assert torch.mean(torch.abs(matched - mel)) < 0.3
 
 
 def test_reconstruct_phase_from_the_true_phase_is_exact_and_from_random_phase_converges():

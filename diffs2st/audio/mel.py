@@ -123,6 +123,18 @@ def mel_to_linear(mel: torch.Tensor, config: MelConfig = MelConfig()) -> torch.T
     return torch.clamp(basis_pinv @ torch.exp(mel), min=0.0)
 
 
+def match_mel(magnitude: torch.Tensor, mel: torch.Tensor, config: MelConfig) -> torch.Tensor:
+    """Rescale a linear magnitude (..., n_freqs, frames) so that its mel spectrum equals ``mel`` (..., n_mels,
+    frames, natural-log): each mel band's gain exp(mel) / (filterbank @ magnitude) is spread back to the linear bins
+    as the filterbank-weighted mean of the gains of the bands covering them (bins no band covers, e.g. DC, keep
+    their value). Keeps the fine structure (harmonics) of ``magnitude`` and takes the envelope from ``mel``."""
+    basis = mel_filterbank(config, magnitude.device)
+    gain = torch.exp(mel) / torch.clamp(torch.matmul(basis, magnitude), min=config.log_floor)
+    coverage = basis.sum(0)[:, None]
+    spread = torch.matmul(basis.T, gain) / torch.clamp(coverage, min=1e-12)
+    return magnitude * torch.where(coverage > 0, spread, torch.ones_like(spread))
+
+
 def reconstruct_phase(magnitude: torch.Tensor, config: MelConfig, length: int, n_iter: int,
                       phase: torch.Tensor | None = None, momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
     """Fast Griffin-Lim (Perraudin et al. 2013): a wave whose STFT magnitude is close to ``magnitude``

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..audio import MelConfig, istft, reconstruct_phase
+from ..audio import MelConfig, istft, match_mel, reconstruct_phase
 from ..errors import ConfigError
 from ..registry import MODELS
 from .base import VOCODERS, as_batch, num_samples
@@ -28,6 +28,7 @@ class ISTFTVocoderConfig:
     num_layers: int = 8
     kernel_size: int = 7
     refine_iters: int = 0  # Griffin-Lim iterations from the predicted phase at inference (0: plain iSTFT)
+    mel_correction: bool = True  # at inference, rescale the predicted magnitude to match the input mel
 
     def __post_init__(self) -> None:
         if min(self.dim, self.intermediate_dim, self.num_layers) <= 0 or self.kernel_size % 2 == 0:
@@ -96,5 +97,8 @@ class ISTFTVocoder(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         batch, single = as_batch(mel, self.mel)
-        wave = self.waveform(self.spectrum(batch), self.refine_iters)
+        spectrum = self.spectrum(batch)
+        if self.config.mel_correction:
+            spectrum = torch.polar(match_mel(spectrum.abs(), batch, self.mel), spectrum.angle())
+        wave = self.waveform(spectrum, self.refine_iters)
         return wave[0] if single else wave
