@@ -115,7 +115,7 @@ def plot(table: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3.2))
+    figure, axis = plt.subplots(figsize=(max(7.0, 1.2 * len(table)), 3.2))
     labels = [f"{r['variant']} {r['steps']}\n{r['split'].replace('-speakers', '')}" for r in table]
     x = range(len(table))
     axis.bar([i - 0.2 for i in x], [r.get("src_bleu", 0) for r in table], 0.4, label="French transcript BLEU")
