@@ -29,12 +29,11 @@ from tqdm import tqdm
 
 from diffs2st.audio import load_audio
 from diffs2st.audio.io import atomic_write_bytes
-from diffs2st.checkpoint import load_checkpoint
+from diffs2st.checkpoint import load_model
 from diffs2st.data.manifest import resolve_audio
 from diffs2st.digits import DigitDiffusion
 from diffs2st.digits.classifier import DigitClassifier
 from diffs2st.digits.data import DigitMels
-from diffs2st.errors import CheckpointError
 from diffs2st.judges import build_judge
 from diffs2st.plotting import save_figure
 from diffs2st.vocoders import load_vocoder
@@ -98,10 +97,8 @@ def main() -> int:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
 
-    generator = load_checkpoint(args.model).model.eval()
-    classifier = load_checkpoint(args.classifier).model.eval()
-    if not isinstance(generator, DigitDiffusion) or not isinstance(classifier, DigitClassifier):
-        raise CheckpointError("--model must hold a digit generator and --classifier a digit classifier")
+    generator = load_model(args.model, DigitDiffusion, "digit generator")
+    classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
     vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     mel_config = generator.config.mel
     judge = build_judge("digit", mel_config)

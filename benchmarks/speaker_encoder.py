@@ -25,9 +25,8 @@ from tqdm import tqdm
 
 from diffs2st.audio import load_audio
 from diffs2st.audio.io import atomic_write_bytes
-from diffs2st.checkpoint import load_checkpoint
+from diffs2st.checkpoint import load_model
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
-from diffs2st.errors import CheckpointError
 from diffs2st.judges import build_judge
 from diffs2st.judges.speaker import equal_error_rate
 from diffs2st.plotting import save_figure
@@ -60,9 +59,7 @@ def main() -> int:
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
-    encoder = load_checkpoint(args.checkpoint).model.eval()
-    if not isinstance(encoder, SpeakerEncoder):
-        raise CheckpointError(f"{args.checkpoint} holds a {type(encoder).__name__}, not a speaker encoder")
+    encoder = load_model(args.checkpoint, SpeakerEncoder, "speaker encoder")
     judge = None if args.no_judge else build_judge("speaker", encoder.mel)
     results, histograms = [], {}
     for split in SPLITS:

@@ -12,6 +12,7 @@ too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shlex
 import sys
@@ -146,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.checkpoint:
         vocoder = load_vocoder(path)
         if hasattr(vocoder, "refine_iters") and args.refine_iters:
-            for iters in args.refine_iters:
-                vocoders[f"{path} +GL {iters}"] = load_vocoder(path, refine_iters=iters)
+            for iters in args.refine_iters:  # one model, several inference settings: shallow copies share weights
+                vocoders[f"{path} +GL {iters}"] = copy.copy(vocoder)
+                vocoders[f"{path} +GL {iters}"].refine_iters = iters
         else:
             vocoders[str(path)] = vocoder
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}

@@ -153,3 +153,12 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     metrics_path = directory / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return Checkpoint(model=model, config=config, metrics=metrics, path=directory)
+
+
+def load_model(directory: str | os.PathLike, kind: type, what: str | None = None) -> torch.nn.Module:
+    """The model of a checkpoint directory, in eval mode, required to be a ``kind``; otherwise one clear
+    `CheckpointError` ("DIR holds a X, not a WHAT")."""
+    model = load_checkpoint(directory).model
+    if not isinstance(model, kind):
+        raise CheckpointError(f"{directory} holds a {type(model).__name__}, not a {what or kind.__name__}")
+    return model.eval()

@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 
 from ..audio import save_audio
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_model
 from ..diffusion import SAMPLERS
 from ..digits import DigitDiffusion
-from ..errors import CheckpointError, OutputPathError
+from ..errors import OutputPathError
 from ..plotting import spectrogram_grid
 from ..pretrained import DIGIT_MODEL, default_vocoder
 from ..vocoders import load_vocoder
@@ -22,10 +22,7 @@ def _digits(args) -> int:
     out_dir = Path(args.out)
     if not out_dir.parent.is_dir():
         raise OutputPathError(f"output folder {out_dir.parent} does not exist")
-    checkpoint = load_checkpoint(args.model)
-    model = checkpoint.model
-    if not isinstance(model, DigitDiffusion):
-        raise CheckpointError(f"{args.model} holds a {type(model).__name__}, not a digit model")
+    model = load_model(args.model, DigitDiffusion, "digit model")
     vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     digits = [args.digit] * args.n if args.digit is not None else [i % 10 for i in range(args.n)]
     start = time.perf_counter()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ..audio import load_audio
 from ..audio.io import atomic_write_bytes
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_model
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
-from ..errors import AudioError, CheckpointError, OutputPathError
+from ..errors import AudioError, OutputPathError
 from ..pretrained import ST_MODEL
 from .enhance import audio_files
 from .main import add_command
@@ -29,10 +29,7 @@ def source_inputs(source: Path) -> list[tuple[str, Path]]:
 def load_translator(path: str):
     from ..translation import SpeechTranslator
 
-    model = load_checkpoint(path).model
-    if not isinstance(model, SpeechTranslator):
-        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a speech translator")
-    return model
+    return load_model(path, SpeechTranslator, "speech translator")
 
 
 def _run(args) -> int:

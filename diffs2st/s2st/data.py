@@ -25,9 +25,9 @@ from tqdm import tqdm
 
 from ..audio import load_audio, log_mel
 from ..audio.normalization import mel_statistics
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_model
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
-from ..errors import CheckpointError, DataError
+from ..errors import DataError
 from ..pretrained import SPEAKER_ENCODER, ST_MODEL
 
 MODES = ("direct", "text")
@@ -49,18 +49,13 @@ class SynthesisDataConfig:
     progress: bool = True
 
 
-def load_components(data: SynthesisDataConfig):
+def load_frozen_parts(data: SynthesisDataConfig):
     """(speech translator, speaker encoder) named by the data config, in eval mode, with type checks."""
     from ..speaker import SpeakerEncoder
     from ..translation import SpeechTranslator
 
-    translator = load_checkpoint(data.translator).model.eval()
-    encoder = load_checkpoint(data.speaker_encoder).model.eval()
-    if not isinstance(translator, SpeechTranslator):
-        raise CheckpointError(f"{data.translator} holds a {type(translator).__name__}, not a speech translator")
-    if not isinstance(encoder, SpeakerEncoder):
-        raise CheckpointError(f"{data.speaker_encoder} holds a {type(encoder).__name__}, not a speaker encoder")
-    return translator, encoder
+    return (load_model(data.translator, SpeechTranslator, "speech translator"),
+            load_model(data.speaker_encoder, SpeakerEncoder, "speaker encoder"))
 
 
 class SynthesisExamples(Dataset):

@@ -13,7 +13,7 @@ import dataclasses
 import torch
 
 from ..training.tasks import TASKS
-from .data import SynthesisDataConfig, SynthesisExamples, collate_synthesis, load_components
+from .data import SynthesisDataConfig, SynthesisExamples, collate_synthesis, load_frozen_parts
 from .synthesizer import AcousticSynthesizer, SynthesizerConfig
 
 
@@ -25,7 +25,7 @@ class AcousticSynthesizerTask:
     def build(self, model: SynthesizerConfig, data: SynthesisDataConfig):
         """Precompute (or read the cached) features, then fill in what the frozen components decide: the target
         symbols and state width (translator), the speaker width (encoder), the target-mel statistics."""
-        translator, encoder = load_components(data)
+        translator, encoder = load_frozen_parts(data)
         examples = SynthesisExamples(data, translator, encoder)
         speaker_dim = encoder.config.embedding_dim
         updates = {"symbols": translator.config.tgt_symbols, "speaker_dim": speaker_dim,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..audio import split_on_silence
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_model
 from ..errors import CheckpointError, ConfigError
 from ..pretrained import PRETRAINED_DIR
 from ..vocoders import load_vocoder
@@ -63,10 +63,7 @@ def load_components(directory: Path, kinds: dict[str, type], vocoder: str | None
     if missing:
         raise CheckpointError(f"{directory} lacks the trained component(s) {', '.join(missing)} "
                               f"(expected {', '.join(f'{c}/' for c in [*kinds, 'vocoder'])})")
-    parts = {name: load_checkpoint(directory / name).model for name in kinds}
-    for name, kind in kinds.items():
-        if not isinstance(parts[name], kind):
-            raise CheckpointError(f"{directory / name} holds a {type(parts[name]).__name__}, not a {kind.__name__}")
+    parts = {name: load_model(directory / name, kind) for name, kind in kinds.items()}
     return parts, load_vocoder(vocoder or directory / "vocoder")
 
 
