@@ -42,6 +42,7 @@ MODEL_MODULES: list[str] = [
     "diffs2st.speaker.encoder",
     "diffs2st.s2st.synthesizer",
     "diffs2st.translation.text",
+    "diffs2st.enhancement.score",
 ]
 
 

@@ -18,3 +18,6 @@ SPEAKER_ENCODER = PRETRAINED_DIR / "speaker-encoder"
 def default_vocoder() -> str:
     """The bundled neural vocoder when it is there, otherwise Griffin-Lim (the no-training fallback)."""
     return str(VOCODER) if (VOCODER / "model.safetensors").is_file() else "griffin-lim"
+ENHANCE_CONDITIONAL = PRETRAINED_DIR / "enhance-conditional"
+ENHANCE_PRIOR = PRETRAINED_DIR / "enhance-prior"
+ENHANCE_CLASSIFIER = PRETRAINED_DIR / "enhance-classifier"

@@ -85,3 +85,17 @@ def test_a_pickle_in_place_of_weights_is_rejected(tmp_path, model):
     torch.save(model.state_dict(), tmp_path / "c" / "model.safetensors")  # a pickle with the right name
     with pytest.raises(CheckpointError, match="cannot read"):
         load_checkpoint(tmp_path / "c")
+
+
+def test_bundle_command_writes_fp16_with_recipe(tmp_path, model):
+    from diffs2st.cli.main import main
+
+    save_checkpoint(tmp_path / "run", model, {"steps": 10})
+    assert main(["bundle", str(tmp_path / "run"), str(tmp_path / "bundled"), "--recipe", "train 10 steps"]) == 0
+    bundled = load_checkpoint(tmp_path / "bundled")
+    assert bundled.metrics == {"steps": 10, "recipe": "train 10 steps"}
+    weights = (tmp_path / "bundled" / "model.safetensors").stat().st_size
+    assert weights < (tmp_path / "run" / "model.safetensors").stat().st_size
+    assert main(["bundle", str(tmp_path / "run"), str(tmp_path / "run")]) == 2  # refuses to overwrite itself
+    assert main(["bundle", str(tmp_path / "missing"), str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()

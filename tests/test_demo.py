@@ -6,6 +6,7 @@ import numpy as np
 import soundfile as sf
 
 from diffs2st.audio import MelConfig, log_mel
+from diffs2st.cli.demo import s2st_components_present
 from diffs2st.cli.main import main
 
 
@@ -22,3 +23,11 @@ def test_demo_writes_what_it_says(tmp_path, capsys):
         again = log_mel(original.astype(np.float32)).numpy()
         assert mel.shape == again.shape and np.abs(mel - again)[audible].max() < 0.05
         assert np.abs(resynth).max() > 0.01
+    if s2st_components_present():
+        # The direct S2ST part: English speech in the source's voice, judged and timed.
+        output, rate = sf.read(tmp_path / "s2st_output_en.wav")
+        assert rate == MelConfig().sample_rate and output.size > rate // 2
+        for phrase in ("transcript:", "translation:", "ASR-BLEU", "similarity to the source", "real-time factor"):
+            assert phrase in out
+    else:
+        assert "no direct S2ST model is bundled" in out

@@ -1,8 +1,10 @@
-"""`diffs2st demo`: the most complete end-to-end path that exists today, on bundled resources only.
+"""`diffs2st demo`: the most complete end-to-end path, on bundled resources only, offline.
 
-Today: synthesize a French sentence (espeak-ng) and its English translation (flite), compute log-mels with the
-shared front-end, resynthesize both with Griffin-Lim; then, with the bundled speech-translation model, say a French
-sentence in a voice no model has heard (an unseen-speaker transform) and translate it, scored against the truth.
+With the direct S2ST components bundled (pretrained/{st, speaker-encoder, synthesizer, vocoder}): say a French
+sentence in a voice no model has heard (an unseen-speaker transform), translate it to English speech in that voice,
+and score the result with the judges (pocketsphinx ASR-BLEU, Resemblyzer similarity to the source and to the same
+speaker's true English, DNSMOS). Before that, and always: the front-end path (espeak-ng / flite, log-mel,
+Griffin-Lim) and, when only the speech translator is bundled, its text output.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from ..audio import MelConfig, griffin_lim, log_mel, save_audio
 from ..data.tts import espeak, flite
-from ..pretrained import ST_MODEL
+from ..pretrained import PRETRAINED_DIR, ST_MODEL
 from .main import add_command
 
 SOURCE_TEXT = "le chat noir dort dans la petite maison"
@@ -71,9 +73,64 @@ def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | No
             "tgt_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"]}
 
 
+def s2st_components_present(directory: Path = PRETRAINED_DIR) -> bool:
+    return all((directory / part / "model.safetensors").is_file()
+               for part in ("st", "speaker-encoder", "synthesizer", "vocoder"))
+
+
+def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 4) -> dict:
+    """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
+    import random
+
+    from ..data.speakers import sample_unseen_speakers, speak_english, speak_french
+    from ..judges import DNSMOS, PocketsphinxASR, SpeakerSimilarity, text_scores
+    from ..s2st.translator import Translator
+
+    rate = MelConfig().sample_rate
+    speaker = sample_unseen_speakers(3, random.Random(2026))[2]
+    source = speak_french(ST_SOURCE, speaker)
+    reference = speak_english(ST_TARGET, speaker)  # the same voice saying the true translation
+    source_path = save_audio(out_dir / "s2st_source_fr.wav", source, rate)
+    save_audio(out_dir / "s2st_reference_en.wav", reference, rate)
+    translator = Translator.from_pretrained(directory)
+    result = translator.translate(source, steps=steps)
+    output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, rate)
+    heard = PocketsphinxASR().transcribe(result.wave)
+    similarity = SpeakerSimilarity()
+    seconds = source.size / rate
+    return {"speaker": speaker.to_dict(), "source": str(source_path), "output": str(output_path),
+            "src_text": result.src_text, "tgt_text": result.tgt_text, "heard": heard, "steps": steps,
+            "src_wer": text_scores([result.src_text], [ST_SOURCE])["wer"],
+            "text_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"],
+            "asr_bleu": text_scores([heard], [ST_TARGET])["bleu"],
+            "sim_to_source": similarity.similarity(result.wave, source),
+            "sim_to_reference": similarity.similarity(result.wave, reference),
+            "dnsmos_ovrl": DNSMOS()(result.wave)["dnsmos_ovrl"], "seconds": seconds,
+            "rtf": {stage: value / seconds for stage, value in result.timings.items()}}
+
+
+def _print_s2st(item: dict) -> None:
+    spk = item["speaker"]
+    print(f"\nDirect speech-to-speech translation, French in an unseen voice ({spk['espeak_variant']}, "
+          f"F0 x{spk['f0_scale']}, warp {spk['warp']}) -> {item['source']}")
+    print(f"  said:              {ST_SOURCE}")
+    print(f"  transcript:        {item['src_text']}  (WER {item['src_wer']:.2f})")
+    print(f"  translation:       {item['tgt_text']}  (reference: {ST_TARGET}; BLEU {item['text_bleu']:.1f})")
+    print(f"  English speech ({item['steps']} sampling steps) -> {item['output']}")
+    print(f"  judges: pocketsphinx hears \"{item['heard']}\" (ASR-BLEU {item['asr_bleu']:.1f}); Resemblyzer "
+          f"similarity to the source {item['sim_to_source']:.3f}, to the same speaker's true English "
+          f"{item['sim_to_reference']:.3f}; DNSMOS OVRL {item['dnsmos_ovrl']:.2f}")
+    rtf = item["rtf"]
+    stages = ", ".join(f"{stage} {value:.3f}" for stage, value in rtf.items() if stage != "total")
+    print(f"  {item['seconds']:.2f} s of speech, real-time factor {rtf['total']:.3f} ({stages})")
+
+
 def _run(args) -> int:
     out_dir = Path(args.out)
-    print("diffs2st demo: no S2ST model is bundled yet, so this runs the front-end path and speech translation.")
+    direct = s2st_components_present()
+    if not direct:
+        print("diffs2st demo: no direct S2ST model is bundled, so this runs the front-end path and speech "
+              "translation.")
     summary = run_demo(out_dir, args.griffin_lim_iters)
     for tag, item in summary.items():
         language = {"fr": "French (espeak-ng)", "en": "English (flite)"}[tag]
@@ -83,6 +140,10 @@ def _run(args) -> int:
               f"-> {out_dir / (tag + '_log_mel.npy')}")
         print(f"  Griffin-Lim ({args.griffin_lim_iters} iterations, RTF {item['griffin_lim_rtf']:.3f}) "
               f"-> {item['resynthesized']}")
+    if direct:
+        _print_s2st(run_s2st_demo(out_dir, steps=args.steps))
+        print(f"\nall files are in {out_dir.resolve()}")
+        return 0
     translation = run_translation_demo(out_dir)
     if translation is None:
         print(f"\n(no speech-translation model at {ST_MODEL}; skipping translation)")
@@ -101,4 +162,5 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "demo", "run the end-to-end demo on bundled resources (offline)")
     parser.add_argument("-o", "--out", default="out/demo", help="folder for the demo's files")
     parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations")
+    parser.add_argument("--steps", type=int, default=4, help="sampling steps of the S2ST synthesizer")
     parser.set_defaults(func=_run)

@@ -39,13 +39,15 @@ def _run(args) -> int:
     batch = source.is_dir() or source.suffix == ".jsonl"
     if not source.exists():
         raise AudioError(f"no such file: {source}")
-    if batch:
-        if not out.parent.is_dir():
-            raise OutputPathError(f"output folder {out.parent} does not exist")
-        out.mkdir(exist_ok=True)
+    if batch and not out.parent.is_dir():
+        raise OutputPathError(f"output folder {out.parent} does not exist")
     jobs = _jobs(source, out)
     mel = MelConfig()
-    enhancer = build_enhancer(args.method, mel)
+    enhancer = build_enhancer(args.method, mel, checkpoint=args.checkpoint, steps=args.steps, sampler=args.sampler,
+                              t_star=args.t_star, classifier=args.classifier, guidance_scale=args.guidance_scale,
+                              seed=args.seed)
+    if batch:
+        out.mkdir(exist_ok=True)
     audio_seconds = elapsed = 0.0
     for noisy_path, out_path in tqdm(jobs, desc=args.method, disable=len(jobs) == 1):
         wave = load_audio(noisy_path, mel.sample_rate, max_seconds=args.max_seconds)
@@ -64,5 +66,12 @@ def register(subparsers) -> None:
     parser.add_argument("input", help="noisy audio file, folder of audio files, or EnhancementRecord manifest")
     parser.add_argument("-o", "--output", required=True, help="output file (or folder for batch input)")
     parser.add_argument("--method", default="deepfilternet3", choices=ENHANCERS.names(), help="enhancer")
+    parser.add_argument("--checkpoint", default=None, help="score enhancers: checkpoint directory (default: bundled)")
+    parser.add_argument("--steps", type=int, default=None, help="score enhancers: sampling steps")
+    parser.add_argument("--sampler", default=None, help="score enhancers: pc, euler_maruyama, ode_euler, ode_heun, ...")
+    parser.add_argument("--t-star", type=float, default=None, help="score-prior: time the input is perturbed to")
+    parser.add_argument("--classifier", default=None, help="score enhancers: speaker classifier for guidance")
+    parser.add_argument("--guidance-scale", type=float, default=None, help="classifier guidance scale (0: off)")
+    parser.add_argument("--seed", type=int, default=None, help="score enhancers: sampling seed")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="refuse inputs longer than this (0: none)")
     parser.set_defaults(func=_run)

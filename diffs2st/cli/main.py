@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "diffs2st.cli.enhance",
     "diffs2st.cli.transcribe",
     "diffs2st.cli.translate",
+    "diffs2st.cli.bundle",
 ]
 
 

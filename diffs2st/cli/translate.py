@@ -13,6 +13,7 @@ from ..audio import load_audio, save_audio
 from ..audio.io import atomic_write_bytes
 from ..errors import AudioError, OutputPathError
 from ..pretrained import PRETRAINED_DIR
+from ..s2st.translator import DEFAULT_TEMPERATURE
 from .main import add_command
 from .transcribe import source_inputs
 
@@ -39,7 +40,7 @@ def _run(args) -> int:
     rows, seconds, start = [], 0.0, time.perf_counter()
     for (uid, _), wave in tqdm(list(zip(inputs, waves)), desc="translating", disable=not batch):
         result = translator.translate(wave, voice=voice, steps=args.steps, voice_guidance=args.voice_guidance,
-                                      seed=args.seed)
+                                      temperature=args.temperature, seed=args.seed)
         path = save_audio(out / f"{uid}.wav" if batch else out, result.wave, rate)
         seconds += len(wave) / rate
         rows.append({"id": uid, "src_text": result.src_text, "tgt_text": result.tgt_text, "audio": str(path),
@@ -66,6 +67,8 @@ def register(subparsers) -> None:
     parser.add_argument("--voice", help="reference clip for the output voice (default: each input itself)")
     parser.add_argument("--steps", type=int, default=4, help="diffusion sampling steps")
     parser.add_argument("--voice-guidance", type=float, default=1.0, help="classifier-free guidance on the voice")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                        help="scale of the decoder's starting noise (lower: cleaner, less varied)")
     parser.add_argument("--model", default=str(PRETRAINED_DIR),
                         help="folder with st/, speaker-encoder/, synthesizer/, vocoder/")
     parser.add_argument("--vocoder", default=None, help="override the vocoder: checkpoint folder or 'griffin-lim'")

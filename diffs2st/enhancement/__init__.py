@@ -1,6 +1,8 @@
 """Speech enhancement: one contract ``enhancer(wave) -> wave`` at the shared sample rate, built by name from
-`ENHANCERS`. Baselines today (spectral gating, DeepFilterNet3); our diffusion enhancers join the same registry."""
+`ENHANCERS`: the baselines (spectral gating, DeepFilterNet3) and our score enhancers ("score-conditional",
+"score-prior", `score_enhancers.py`)."""
 
+from . import score_enhancers  # noqa: F401  (registers the score enhancers)
 from .baselines import ENHANCERS, build_enhancer
 
 __all__ = ["ENHANCERS", "build_enhancer"]

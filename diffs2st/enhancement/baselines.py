@@ -83,5 +83,14 @@ class DeepFilterNet3:
         return soxr.resample(aligned, self.NATIVE_RATE, self.sample_rate).astype(np.float32)[: len(wave)]
 
 
-def build_enhancer(name: str, mel: MelConfig = MelConfig()):
-    return ENHANCERS.get(name)(mel)
+def build_enhancer(name: str, mel: MelConfig = MelConfig(), **options):
+    """The enhancer registered as ``name``; ``options`` (checkpoint, steps, ...) only for those that take them, and
+    options left at None are not passed."""
+    options = {k: v for k, v in options.items() if v is not None}
+    cls = ENHANCERS.get(name)
+    try:
+        return cls(mel, **options)
+    except TypeError as error:
+        if options and "unexpected keyword" in str(error):
+            raise Diffs2stError(f"enhancer {name!r} takes none of: {', '.join(sorted(options))}") from None
+        raise

@@ -26,6 +26,7 @@ TASK_MODULES: list[str] = [
     "diffs2st.speaker.task",
     "diffs2st.s2st.task",
     "diffs2st.translation.text",
+    "diffs2st.enhancement.task",
 ]
 
 
