@@ -31,7 +31,7 @@ from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.evaluation import evaluate, plan_items
 from diffs2st.plotting import save_figure
-from diffs2st.s2st.translator import CascadeTranslator, Translator
+from diffs2st.s2st.translator import DEFAULT_TEMPERATURE, CascadeTranslator, Translator
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
 SWEEP_STEPS = (1, 2, 4, 8, 16, 32)
@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
     parser.add_argument("--steps", type=int, default=4, help="sampling steps of the main table")
     parser.add_argument("--voice-guidance", type=float, default=1.0, help="voice guidance of the main table")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="decoder noise scale")
     parser.add_argument("--sweep-limit", type=int, default=50, help="records of the steps x guidance sweep (0: skip)")
     parser.add_argument("--sweep-steps", type=int, nargs="+", default=list(SWEEP_STEPS))
     parser.add_argument("--sweep-guidance", type=float, nargs="+", default=list(SWEEP_GUIDANCE))
@@ -100,10 +101,11 @@ def main() -> int:
         for name, system in systems.items():
             out_dir = work / f"{name}-{split}"
             speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
-                               voice_guidance=args.voice_guidance)
+                               voice_guidance=args.voice_guidance, temperature=args.temperature)
             scores = judge(manifest, out_dir, args.limit, args.jobs)
             ceiling = ceilings[split]
             row = {"system": name, "split": split, "steps": args.steps, "voice_guidance": args.voice_guidance,
+                   "temperature": args.temperature,
                    **scores, **speed, "asr_bleu_fraction": scores["asr_bleu"] / ceiling["asr_bleu"],
                    "sim_target_fraction": scores["sim_to_target"] / ceiling["sim_to_target"]}
             table.append(row)
@@ -116,11 +118,12 @@ def main() -> int:
             for guidance in args.sweep_guidance:
                 out_dir = work / f"sweep-{steps}-{guidance:g}"
                 speed = run_system(systems["direct"], manifest, out_dir, args.sweep_limit, steps=steps,
-                                   voice_guidance=guidance)
+                                   voice_guidance=guidance, temperature=args.temperature)
                 scores = judge(manifest, out_dir, args.sweep_limit, args.jobs)
                 sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
     goals = goal_lines(table, ceilings)
-    meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit}
+    meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit,
+            "temperature": args.temperature}
     atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "sweep": sweep, "goals": goals},
                                                       indent=2) + "\n").encode())
     atomic_write_bytes(out / "s2st.md", markdown(table, sweep, ceilings, goals, command).encode())
@@ -156,7 +159,8 @@ def markdown(table: list[dict], sweep: list[dict], ceilings: dict, goals: list[s
              "```", "", "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
              "reference English audio under the same judge. SIM: Resemblyzer cosine of the output to the French "
              "source / to the reference English target of the same utterance; ceiling: two utterances of the same "
-             "speaker; floor: a wrong speaker. RTF: seconds per second of source audio (2 CPU threads).", "",
+             "speaker; floor: a wrong speaker. RTF: seconds per second of source audio (2 CPU threads). Decoder "
+             f"temperature {table[0]['temperature'] if table else '-'} everywhere.", "",
              "| system | split | ASR-BLEU | of ceiling | text BLEU | SIM source | SIM target | SIM target ceiling / "
              "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 11]
     for r in table:
