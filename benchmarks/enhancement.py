@@ -71,7 +71,7 @@ def default_systems() -> list[str]:
 def enhance_all(enhancer, manifest: Path, records, out_dir: Path, desc: str) -> float:
     """Enhance every noisy input into out_dir/<id>.wav; returns RTF (wall seconds / audio seconds)."""
     rate = MelConfig().sample_rate
-    enhancer(load_audio(resolve_audio(manifest, records[0].noisy_audio), rate))  # warm-up
+    enhancer(load_audio(resolve_audio(manifest, records[0].noisy_audio), rate, max_seconds=None))  # warm-up
     elapsed = seconds = 0.0
     for record in tqdm(records, desc=desc, leave=False):
         wave = load_audio(resolve_audio(manifest, record.noisy_audio), rate, max_seconds=None)
@@ -94,12 +94,15 @@ def group_means(rows, heldout: set[str]) -> dict:
             for name, part in groups.items() if part}
 
 
-def reusable(path: Path, manifest: Path, ids: list[str]) -> dict | None:
+def reusable(path: Path, manifest: Path, ids: list[str], method: str, options: dict) -> dict | None:
+    """The report at ``path`` if it scored the same records with the same method and options (the baselines'
+    reports from before ``method`` was recorded count as the method named by the file)."""
     if not path.is_file():
         return None
     document = json.loads(path.read_text())
     rows = document.get("per_utterance", [])
-    same = document.get("manifest") == str(manifest) and [r.get("id") for r in rows] == ids
+    same = (document.get("manifest") == str(manifest) and [r.get("id") for r in rows] == ids
+            and document.get("method", document.get("system")) == method and document.get("options", {}) == options)
     return document if same and "rtf" in document.get("summary", {}) else None
 
 
@@ -108,7 +111,7 @@ def score_system(name: str, method: str, options: dict, manifest: Path, records,
     """(summary with rtf, per-utterance rows) of one system, reused from its report when allowed."""
     report = Path(args.out) / f"enhancement-{name}.json"
     ids = [r.id for r in records]
-    if args.reuse and (document := reusable(report, manifest, ids)):
+    if args.reuse and (document := reusable(report, manifest, ids, method, options)):
         print(f"{name}: reusing {report}")
         return document["summary"], document["per_utterance"]
     if method == "noisy":
@@ -158,12 +161,17 @@ def plot_sweep(results: dict, baselines: dict, path: Path) -> Path | None:
         for name, value in baselines.items():
             if value.get(metric) is not None:
                 axis.axhline(value[metric], linestyle="--", linewidth=1, color="grey")
-                axis.annotate(name, (axis.get_xlim()[0], value[metric]), fontsize=7, color="grey")
+                axis.annotate(name, (0.02, value[metric]), xycoords=("axes fraction", "data"), fontsize=7,
+                              color="grey")
         axis.set_xscale("log", base=2)
         axis.set_xlabel("sampling steps")
         axis.set_title(metric)
     axes[0].legend(fontsize=7)
     return save_figure(figure, path)
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def goals(groups: dict, rtf: dict, name: str, reference: str = "deepfilternet3") -> list[str]:
@@ -203,6 +211,11 @@ def main() -> int:
     records = read_manifest(manifest, EnhancementRecord)[: args.limit]
     heldout = set(args.heldout or {r.noise_family for r in records if r.extra.get("heldout")})
     systems = [parse_system(text) for text in (args.system or default_systems())]
+    names = [name for name, _, _ in systems]
+    if len(set(names)) != len(names) or len(set(args.sweep_steps)) != len(args.sweep_steps):
+        raise ConfigError("system names and sweep steps must be unique (name a system with NAME=METHOD,...)")
+    if not records:
+        raise ConfigError(f"{manifest} has no records to score")
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         for name, method, options in systems:
@@ -248,10 +261,10 @@ def main() -> int:
         lines += [f"## Quality vs sampling steps (first {len(sweep_records)} records)", "",
                   "| system | steps | PESQ | ESTOI | SI-SDR (dB) | RTF |", "| --- | --- | --- | --- | --- | --- |"]
         for name, value in baselines.items():
-            lines.append(f"| {name} | - | {value['pesq']:.3f} | {value['estoi']:.3f} | {value['si_sdr']:.2f} | - |")
+            lines.append(f"| {name} | - | {fmt(value['pesq'])} | {fmt(value['estoi'])} | {fmt(value['si_sdr'], 2)} | - |")
         for name, points in sweep_results.items():
             for p in points:
-                lines.append(f"| {name} | {p['steps']} | {p['pesq']:.3f} | {p['estoi']:.3f} | {p['si_sdr']:.2f} | "
+                lines.append(f"| {name} | {p['steps']} | {fmt(p['pesq'])} | {fmt(p['estoi'])} | {fmt(p['si_sdr'], 2)} | "
                              f"{p['rtf']:.3f} |")
         lines.append("")
         if plot:

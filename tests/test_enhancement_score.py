@@ -103,16 +103,37 @@ def test_tiny_model_learns_and_enhances_long_input(pair, method):
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
     model.eval()
     noisy = np.tile(pair[1], 2)  # several inference windows
-    out = model.enhance(noisy, seed=1, t_star=0.2)
+    options = {"seed": 1} if method == "conditional" else {"seed": 1, "t_star": 0.2}
+    out = model.enhance(noisy, **options)
     assert out.shape == noisy.shape and out.dtype == np.float32 and np.isfinite(out).all()
-    assert np.array_equal(out, model.enhance(noisy, seed=1, t_star=0.2))  # seeded
+    assert np.array_equal(out, model.enhance(noisy, **options))  # seeded
     with pytest.raises(ValueError):
         model.enhance(np.zeros((2, 100), dtype=np.float32))
 
 
-def test_prior_t_star_out_of_range():
-    with pytest.raises(ConfigError, match="t_star"):
-        ScoreEnhancer(tiny_config("prior")).enhance(np.ones(4000, dtype=np.float32), t_star=1.5)
+@pytest.mark.parametrize("method,options,message", [
+    ("prior", {"t_star": 1.5}, "t_star"), ("conditional", {"t_star": 0.3}, "prior method"),
+    ("conditional", {"steps": 0}, "steps"), ("conditional", {"sampler": "magic"}, "sampler"),
+    ("conditional", {"guidance_scale": -1.0}, "guidance")])
+def test_bad_inference_options_are_clear_errors(method, options, message):
+    with pytest.raises(ConfigError, match=message):
+        ScoreEnhancer(tiny_config(method)).enhance(np.ones(4000, dtype=np.float32), **options)
+
+
+def test_preconditioning_limits():
+    """At vanishing noise the x0 estimate is the (noisy) input itself; at the prior's start the state is the noisy
+    spectrogram plus s(t*)·noise."""
+    model = ScoreEnhancer(tiny_config("prior")).eval()
+    x = torch.randn(2, SPEC.channels, 40) * 0.05
+    with torch.no_grad():
+        estimate = model(x, torch.full((2,), 1e-10))
+    torch.testing.assert_close(estimate, x, atol=1e-4, rtol=1e-3)
+    noisy = torch.randn(1, SPEC.channels, 40) * 0.05
+    start, grid = model.start(noisy, 4, 0.3, torch.Generator().manual_seed(0))
+    _, s = model.process.coefficients(torch.tensor([0.3]))
+    noise = torch.randn(noisy.shape, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(start, noisy + s * noise)
+    assert float(grid[0]) == pytest.approx(0.3) and float(grid[-1]) == pytest.approx(model.process.t_min)
 
 
 def test_classifier_guidance_changes_the_output(pair):
@@ -124,8 +145,15 @@ def test_classifier_guidance_changes_the_output(pair):
     clean, noisy, labels = _batch(pair)
     assert set(classifier.loss((clean, noisy, labels))) == {"loss", "accuracy"}
     plain = model.enhance(pair[1][:8000], seed=0)
-    guided = model.enhance(pair[1][:8000], seed=0, classifier=classifier, guidance_scale=5.0)
+    guided = model.enhance(pair[1][:8000], seed=0, classifier=classifier, guidance_scale=5.0, speaker=1)
     assert np.isfinite(guided).all() and not np.allclose(plain, guided)
+
+    def log_p_speaker(wave):  # what the guidance climbs: log p(speaker 1 | x) at the lowest noise level
+        with torch.no_grad():
+            spec = analyse(torch.from_numpy(wave / np.abs(pair[1][:8000]).max())[None].float(), SPEC)
+            return float(classifier(spec, torch.full((1,), 0.03)).log_softmax(-1)[0, 1])
+
+    assert log_p_speaker(guided) > log_p_speaker(plain)
 
 
 def _manifest(tmp_path, pair):
@@ -167,6 +195,14 @@ def test_registered_enhancer_and_cli(tmp_path, pair):
     assert main(["enhance", str(noisy_path), "-o", str(out), "--method", "score-conditional", "--checkpoint",
                  str(tmp_path / "enhancer"), "--steps", "2"]) == 0
     assert sf.info(str(out)).frames == pair[1].size
+    # Batch input with one unreadable file, or a file as the output folder: a clear error, nothing written.
+    (tmp_path / "batch").mkdir()
+    sf.write(tmp_path / "batch" / "a.wav", pair[1], SR)
+    (tmp_path / "batch" / "b.wav").write_bytes(b"not audio")
+    assert main(["enhance", str(tmp_path / "batch"), "-o", str(tmp_path / "batch_out"), "--method",
+                 "score-conditional", "--checkpoint", str(tmp_path / "enhancer")]) == 2
+    assert not (tmp_path / "batch_out").exists()
+    assert main(["enhance", str(tmp_path / "batch"), "-o", str(out), "--method", "spectral-gating"]) == 2
     # Bad options of a baseline: a clear error, nothing written.
     assert main(["enhance", str(noisy_path), "-o", str(tmp_path / "x.wav"), "--method", "spectral-gating",
                  "--steps", "2"]) == 2

@@ -41,16 +41,21 @@ def _run(args) -> int:
         raise AudioError(f"no such file: {source}")
     if batch and not out.parent.is_dir():
         raise OutputPathError(f"output folder {out.parent} does not exist")
+    if batch and out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out} is a file; batch input needs an output folder")
     jobs = _jobs(source, out)
+    clashes = sorted({str(o) for _, o in jobs if sum(other == o for _, other in jobs) > 1})
+    if clashes:
+        raise OutputPathError(f"two inputs would both be written to {clashes[0]} (same name, other suffix)")
     mel = MelConfig()
     enhancer = build_enhancer(args.method, mel, checkpoint=args.checkpoint, steps=args.steps, sampler=args.sampler,
                               t_star=args.t_star, classifier=args.classifier, guidance_scale=args.guidance_scale,
                               seed=args.seed)
+    waves = [load_audio(path, mel.sample_rate, max_seconds=args.max_seconds) for path, _ in jobs]  # all checked first
     if batch:
         out.mkdir(exist_ok=True)
     audio_seconds = elapsed = 0.0
-    for noisy_path, out_path in tqdm(jobs, desc=args.method, disable=len(jobs) == 1):
-        wave = load_audio(noisy_path, mel.sample_rate, max_seconds=args.max_seconds)
+    for (_, out_path), wave in tqdm(list(zip(jobs, waves)), desc=args.method, disable=len(jobs) == 1):
         start = time.perf_counter()
         enhanced = enhancer(wave)
         elapsed += time.perf_counter() - start

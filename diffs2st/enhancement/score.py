@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..diffusion import ClassifierGuidance, build_process, diffusion_loss, sample
+from ..diffusion import SAMPLERS, ClassifierGuidance, build_process, diffusion_loss, sample
 from ..diffusion.process import expand_as
 from ..errors import ConfigError
 from ..nets.classifier import NoiseAwareClassifier, NoiseAwareClassifierConfig
@@ -34,6 +34,7 @@ from .spectrogram import ComplexSpectrogramConfig, analyse, synthesise
 
 METHODS = ("conditional", "prior")
 PEAK_FLOOR = 1e-4  # inputs quieter than this are not amplified further
+WINDOW_BATCH = 16  # inference windows denoised together
 
 
 def _default_backbone() -> UNet1DConfig:
@@ -56,8 +57,9 @@ class ScoreEnhancerConfig:
     steps: int = 8
     t_star: float = 0.5  # prior method: the time the noisy input is perturbed to
     snr: float = 0.5  # Langevin corrector step rule of the pc sampler (SGMSE+ uses 0.5)
-    window_frames: int = 512  # inference window (~4.1 s at hop 128) ...
-    overlap_frames: int = 64  # ... and the cross-faded overlap between windows
+    window_frames: int = 256  # inference window (~2 s at hop 128, the training crop) ...
+    overlap_frames: int = 32  # ... and the cross-faded overlap between windows
+    train_t_max: float = 1.0  # training times are uniform on [t_min, train_t_max] (the prior needs only t <= t_star)
     # Karras et al. (2022) preconditioning of the x0 estimate (see `ScoreEnhancer.forward`); data_std is the std of
     # the compressed clean spectrogram of peak-normalised synth-noisy train speech (measured: 0.064).
     preconditioning: bool = True
@@ -82,6 +84,8 @@ class ScoreEnhancerConfig:
                               "an anchor (e.g. 've')")
         if not 0 < self.overlap_frames < self.window_frames:
             raise ConfigError("need 0 < overlap_frames < window_frames")
+        if not 0 < self.train_t_max <= 1:
+            raise ConfigError("train_t_max must be in (0, 1]")
         if self.preconditioning and self.process.get("prediction") != "x0":
             raise ConfigError("preconditioning predicts x0: set process.prediction to x0 (or preconditioning false)")
         if self.data_std <= 0:
@@ -173,8 +177,10 @@ class ScoreEnhancer(nn.Module):
         spec = self.config.spectrogram
         clean_spec = analyse(clean, spec)
         process, cond = self.setup(analyse(noisy, spec))
+        u = torch.rand(clean_spec.shape[0], device=clean_spec.device)
+        t = process.t_min + (min(self.config.train_t_max, process.t_max) - process.t_min) * u
         value = diffusion_loss(self, process, clean_spec, cond, loss=self.config.loss,
-                               loss_space=self.config.loss_space)
+                               loss_space=self.config.loss_space, t=t)
         return {"loss": value}
 
     def start(self, noisy_spec: torch.Tensor, steps: int, t_star: float, generator: torch.Generator):
@@ -190,6 +196,24 @@ class ScoreEnhancer(nn.Module):
         grid = torch.linspace(t_star, process.t_min, steps + 1, device=noisy_spec.device)
         return process.perturb(noisy_spec, t, noise), grid
 
+    def check_options(self, steps: int | None, sampler: str | None, t_star: float | None,
+                      guidance_scale: float = 0.0) -> tuple[int, str, float]:
+        """The inference options with the config's defaults filled in; a bad one is a `ConfigError` (before any
+        work is done)."""
+        steps = self.config.steps if steps is None else steps
+        sampler = self.config.sampler if sampler is None else sampler
+        if steps < 1:
+            raise ConfigError(f"steps must be at least 1, got {steps}")
+        SAMPLERS.get(sampler)
+        if self.conditional and t_star is not None:
+            raise ConfigError("t_star is an option of the prior method; the conditional method starts at t = 1")
+        t_star = self.config.t_star if t_star is None else t_star
+        if not self.conditional and not self.process.t_min < t_star <= self.process.t_max:
+            raise ConfigError(f"t_star must be in ({self.process.t_min}, {self.process.t_max}], got {t_star}")
+        if guidance_scale < 0:
+            raise ConfigError(f"the guidance scale must be >= 0, got {guidance_scale}")
+        return steps, sampler, t_star
+
     @torch.no_grad()
     def enhance(self, wave: np.ndarray | torch.Tensor, *, steps: int | None = None, sampler: str | None = None,
                 t_star: float | None = None, classifier: Optional["SpeakerClassifier"] = None,
@@ -201,9 +225,7 @@ class ScoreEnhancer(nn.Module):
         ``guidance_scale`` > 0 adds classifier guidance toward ``speaker`` (default: the speaker the classifier
         hears in the input)."""
         config = self.config
-        steps = config.steps if steps is None else steps
-        sampler = config.sampler if sampler is None else sampler
-        t_star = config.t_star if t_star is None else t_star
+        steps, sampler, t_star = self.check_options(steps, sampler, t_star, guidance_scale)
         if sampler == "pc":
             sampler_options.setdefault("snr", config.snr)
         wave = torch.as_tensor(np.asarray(wave, dtype=np.float32))
@@ -217,14 +239,19 @@ class ScoreEnhancer(nn.Module):
         starts = window_starts(frames, window, config.overlap_frames)
         windows = torch.cat([noisy_spec[..., s:s + window] for s in starts])
         generator = torch.Generator(device=device).manual_seed(seed)
-        x_start, grid = self.start(windows, steps, t_star, generator)
-        process, cond = self.setup(windows)
         guidance = None
         if classifier is not None and guidance_scale > 0:
-            label = classifier.predict_speaker(x_start, grid[0]) if speaker is None else speaker
+            # The speaker is read from the noisy input itself at the lowest noise level the classifier knows.
+            label = classifier.predict_speaker(windows, self.process.t_min) if speaker is None else speaker
             guidance = ClassifierGuidance(classifier, guidance_scale, label)
-        clean = sample(sampler, self, process, x_start, timesteps=grid, cond=cond, guidance=guidance,
-                       generator=generator, progress=progress, **sampler_options)
+        pieces = []
+        for first in range(0, len(windows), WINDOW_BATCH):  # bounded memory for long inputs
+            part = windows[first:first + WINDOW_BATCH]
+            x_start, grid = self.start(part, steps, t_star, generator)
+            process, cond = self.setup(part)
+            pieces.append(sample(sampler, self, process, x_start, timesteps=grid, cond=cond, guidance=guidance,
+                                 generator=generator, progress=progress, **sampler_options))
+        clean = torch.cat(pieces)
         weights = crossfade_weights(starts, window, frames, config.overlap_frames).to(clean)
         joined = torch.zeros_like(noisy_spec)
         for i, s in enumerate(starts):

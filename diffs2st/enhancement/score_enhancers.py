@@ -32,10 +32,13 @@ class _ScoreEnhancerRunner:
         self.classifier = None
         if classifier is not None:
             self.classifier = load_model(classifier, SpeakerClassifier, "enhancement speaker classifier")
-            if self.classifier.config.process != self.model.config.process:
-                raise ConfigError(f"{classifier} was trained for another process than the enhancer's")
+            ours, theirs = self.model.config, self.classifier.config
+            if (theirs.process, theirs.spectrogram, theirs.method) != (ours.process, ours.spectrogram, ours.method):
+                raise ConfigError(f"{classifier} was trained for another process, spectrogram or method than the "
+                                  "enhancer's")
         elif guidance_scale > 0:
             raise ConfigError("classifier guidance needs a classifier checkpoint")
+        self.model.check_options(steps, sampler, t_star, guidance_scale)  # fail now, not on the first file
         self.options = {"steps": steps, "sampler": sampler, "t_star": t_star, "classifier": self.classifier,
                         "guidance_scale": guidance_scale, "seed": seed}
         self.sample_rate = mel.sample_rate

@@ -26,8 +26,8 @@ class ComplexSpectrogramConfig:
     scale: float = 0.15
 
     def __post_init__(self) -> None:
-        if self.n_fft < 2 or self.hop_length < 1 or self.hop_length > self.n_fft:
-            raise ConfigError("spectrogram: need n_fft >= 2 and 1 <= hop_length <= n_fft")
+        if self.n_fft < 4 or not 1 <= self.hop_length <= self.n_fft // 2:
+            raise ConfigError("spectrogram: need n_fft >= 4 and 1 <= hop_length <= n_fft / 2 (Hann overlap-add)")
         if not 0 < self.exponent <= 1 or self.scale <= 0:
             raise ConfigError("spectrogram: exponent must be in (0, 1] and scale > 0")
 
