@@ -62,7 +62,7 @@ def default_systems() -> list[str]:
         systems.append("score-conditional")
         if (ENHANCE_CLASSIFIER / "model.safetensors").is_file():
             systems.append(f"score-conditional+guidance=score-conditional,classifier={ENHANCE_CLASSIFIER},"
-                           "guidance_scale=1.0")
+                           "guidance_scale=10.0")
     if (ENHANCE_PRIOR / "model.safetensors").is_file():
         systems.append("score-prior")
     return systems
@@ -113,7 +113,7 @@ def score_system(name: str, method: str, options: dict, manifest: Path, records,
     ids = [r.id for r in records]
     if args.reuse and (document := reusable(report, manifest, ids, method, options)):
         print(f"{name}: reusing {report}")
-        return document["summary"], document["per_utterance"]
+        return {**document["summary"], "made_by": document.get("command")}, document["per_utterance"]
     if method == "noisy":
         items, rtf = plan_items("enhance", manifest, None, noisy=True, limit=args.limit), 0.0
     else:
@@ -221,6 +221,7 @@ def main() -> int:
         for name, method, options in systems:
             summary, rows = score_system(name, method, options, manifest, records, args, command, Path(scratch))
             results[name] = {"method": method, "options": options, "rtf": summary["rtf"],
+                             "made_by": summary.get("made_by") or command,
                              "overall": {m: summary.get(m) for m in METRICS}, "groups": group_means(rows, heldout)}
         sweep_records = records[: args.sweep_limit] if args.sweep_limit else []
         sweep_results = sweep(systems, manifest, sweep_records, args, Path(scratch)) if sweep_records else {}
@@ -240,6 +241,10 @@ def main() -> int:
              f"{len(records)} test records; held-out noise family (never in train): "
              f"{', '.join(sorted(heldout)) or 'none marked'}. RTF with {args.threads} torch threads on this "
              "machine's CPU. All scores against the clean reference.", ""]
+    reused = {name: r["made_by"] for name, r in results.items() if r["made_by"] != command}
+    if reused:
+        lines += ["Rows reused from earlier reports on the same records (same judges), made by:", ""]
+        lines += [f"- {name}: `{made_by}`" for name, made_by in reused.items()] + [""]
     groups = {name: result["groups"] for name, result in results.items()}
     rtfs = {name: result["rtf"] for name, result in results.items()}
     ours = [name for name, method, _ in systems if method.startswith("score-")]

@@ -25,3 +25,13 @@ def tone_burst(seconds: float, rate: int, channels: int = 1, seed: int = 0) -> n
 @pytest.fixture
 def make_tone():
     return tone_burst
+
+
+def noisy_sentence(text: str, voice: str = "awb", snr_db: float = 5.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy): a flite sentence and the same sentence in white noise at ``snr_db``."""
+    from diffs2st.data.tts import flite
+
+    clean = flite(text, voice)
+    noise = np.random.default_rng(seed).standard_normal(clean.size).astype(np.float32)
+    noise *= np.sqrt(np.mean(clean ** 2) / np.mean(noise ** 2)) / np.sqrt(10 ** (snr_db / 10))
+    return clean, clean + noise

@@ -11,8 +11,8 @@ import soundfile as sf
 import torch
 
 from diffs2st.checkpoint import save_checkpoint
+from conftest import noisy_sentence
 from diffs2st.cli.main import main
-from diffs2st.data.tts import flite
 from diffs2st.enhancement import build_enhancer
 from diffs2st.enhancement.score import (ScoreEnhancer, ScoreEnhancerConfig, SpeakerClassifier,
                                         SpeakerClassifierConfig, crossfade_weights, window_starts)
@@ -38,10 +38,7 @@ def tiny_config(method: str = "conditional", **overrides) -> ScoreEnhancerConfig
 
 @pytest.fixture(scope="module")
 def pair():
-    clean = flite("the small white houses are near the river", "awb")
-    noise = np.random.default_rng(0).standard_normal(clean.size).astype(np.float32)
-    noise *= np.sqrt(np.mean(clean ** 2) / np.mean(noise ** 2)) / np.sqrt(10 ** 0.5)  # 5 dB SNR
-    return clean, clean + noise
+    return noisy_sentence("the small white houses are near the river")
 
 
 def test_spectrogram_round_trip():
