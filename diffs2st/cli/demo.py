@@ -50,17 +50,24 @@ def run_demo(out_dir: Path, griffin_lim_iters: int = 32) -> dict:
     return summary
 
 
+def demo_speaker():
+    """The demo's voice: an unseen-speaker transform no model was trained on (fixed, so runs compare)."""
+    import random
+
+    from ..data.speakers import sample_unseen_speakers
+
+    return sample_unseen_speakers(3, random.Random(2026))[2]
+
+
 def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | None:
     """French in an unseen voice -> transcript + translation with the bundled ST model (None if none is bundled)."""
     if not (model_dir / "config.yaml").is_file():
         return None
-    import random
-
     from ..checkpoint import load_checkpoint
-    from ..data.speakers import sample_unseen_speakers, speak_french
+    from ..data.speakers import speak_french
     from ..judges import text_scores
 
-    speaker = sample_unseen_speakers(3, random.Random(2026))[2]
+    speaker = demo_speaker()
     wave = speak_french(ST_SOURCE, speaker)
     path = save_audio(out_dir / "st_source.wav", wave, MelConfig().sample_rate)
     model = load_checkpoint(model_dir).model
@@ -80,14 +87,12 @@ def s2st_components_present(directory: Path = PRETRAINED_DIR) -> bool:
 
 def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 4) -> dict:
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
-    import random
-
-    from ..data.speakers import sample_unseen_speakers, speak_english, speak_french
+    from ..data.speakers import speak_english, speak_french
     from ..judges import DNSMOS, PocketsphinxASR, SpeakerSimilarity, text_scores
     from ..s2st.translator import Translator
 
     rate = MelConfig().sample_rate
-    speaker = sample_unseen_speakers(3, random.Random(2026))[2]
+    speaker = demo_speaker()
     source = speak_french(ST_SOURCE, speaker)
     reference = speak_english(ST_TARGET, speaker)  # the same voice saying the true translation
     source_path = save_audio(out_dir / "s2st_source_fr.wav", source, rate)

@@ -120,6 +120,11 @@ def crossfade_weights(starts: Sequence[int], window: int, frames: int, overlap: 
     return torch.stack([weights[i] / total[start:start + window] for i, start in enumerate(starts)])
 
 
+def bound_process(process, method: str, noisy_spec: torch.Tensor | None):
+    """The process a method samples with: OU-VE bound to the noisy spectrogram (conditional), the prior as is."""
+    return process.bind(noisy_spec) if method == "conditional" else process
+
+
 def complex_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Element-wise complex product of two (batch, 2·bins, frames) real/imaginary channel stacks."""
     a_real, a_imag = a.chunk(2, dim=1)
@@ -155,7 +160,7 @@ class ScoreEnhancer(nn.Module):
         if not self.config.preconditioning:
             return self.backbone(x_t, t, cond)
         mu = cond.get("mu") if isinstance(cond, dict) else None
-        process = self.process.bind(mu) if self.conditional else self.process
+        process = bound_process(self.process, self.config.method, mu)
         a, s = (expand_as(v, x_t) for v in process.coefficients(t))
         estimate = (x_t - process.offset(t, x_t)) / a
         sigma, sigma_d = s / a, self.config.data_std
@@ -168,9 +173,8 @@ class ScoreEnhancer(nn.Module):
 
     def setup(self, noisy_spec: torch.Tensor):
         """(process, cond) for a batch of noisy spectrograms: OU-VE bound to them, or the unconditional prior."""
-        if self.conditional:
-            return self.process.bind(noisy_spec), {"mu": noisy_spec}
-        return self.process, None
+        process = bound_process(self.process, self.config.method, noisy_spec)
+        return process, ({"mu": noisy_spec} if self.conditional else None)
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
         clean, noisy = batch[0], batch[1]
@@ -301,7 +305,7 @@ class SpeakerClassifier(nn.Module):
         clean, noisy, labels = batch
         spec = self.config.spectrogram
         clean_spec = analyse(clean, spec)
-        process = self.process.bind(analyse(noisy, spec)) if self.config.method == "conditional" else self.process
+        process = bound_process(self.process, self.config.method, analyse(noisy, spec))
         t = process.sample_time(clean_spec.shape[0], device=clean_spec.device)
         x_t = process.perturb(clean_spec, t, torch.randn_like(clean_spec))
         logits = self(x_t, t)
