@@ -1,7 +1,7 @@
-"""Spoken-digit generation benchmark: a grid of sampler x steps x classifier-free guidance, judged like real digits.
+"""Spoken-digit generation benchmark: a grid of sampler x steps x guidance, judged like real digits.
 
-    python benchmarks/digits.py --model pretrained/digits --classifier runs/digit-classifier/model \
-        --corpus corpora/synth-digits --vocoder griffin-lim --per-digit 50 --out docs/benchmarks
+    python benchmarks/digits.py --model pretrained/digits --classifier pretrained/digit-classifier \
+        --corpus corpora/synth-digits --per-digit 30 --out docs/benchmarks
 
 For every grid cell, ``--per-digit`` clips of each digit 0-9 are generated, vocoded and scored:
 - digit-judge accuracy: pocketsphinx restricted to the ten digit words (`diffs2st.judges`, not ours), against the
@@ -36,20 +36,30 @@ from diffs2st.digits.classifier import DigitClassifier
 from diffs2st.digits.data import DigitMels
 from diffs2st.judges import build_judge
 from diffs2st.plotting import save_figure
+from diffs2st.pretrained import DIGIT_CLASSIFIER, DIGIT_MODEL, default_vocoder
 from diffs2st.vocoders import load_vocoder
 
-# (sampler, steps, guidance w): DDIM at several step counts and guidance weights, ancestral DDPM for comparison
+# (sampler, steps, CFG weight w[, classifier-guidance scale]): DDIM at several step counts and guidance weights,
+# ancestral DDPM for comparison, and classifier guidance from our noise-aware classifier alone and with CFG
 DEFAULT_GRID = ("ddim:10:2", "ddim:25:0", "ddim:25:1", "ddim:25:2", "ddim:25:4", "ddim:50:2", "ddpm:25:2",
-                "ddpm:100:2")
+                "ddpm:50:2", "ddim:25:0:2", "ddim:25:2:2")
 NUM_DIGITS = 10
 
 
-def parse_cell(text: str) -> tuple[str, int, float]:
+def parse_cell(text: str) -> tuple[str, int, float, float]:
+    """SAMPLER:STEPS:W or SAMPLER:STEPS:W:CLASSIFIER_SCALE -> (sampler, steps, w, classifier scale)."""
+    parts = text.split(":")
     try:
-        sampler, steps, guidance = text.split(":")
-        return sampler, int(steps), float(guidance)
+        if len(parts) not in (3, 4):
+            raise ValueError
+        scale = float(parts[3]) if len(parts) == 4 else 0.0
+        cell = parts[0], int(parts[1]), float(parts[2]), scale
     except ValueError:
-        raise argparse.ArgumentTypeError(f"grid cell {text!r} is not SAMPLER:STEPS:GUIDANCE, e.g. ddim:25:2")
+        raise argparse.ArgumentTypeError(f"grid cell {text!r} is not SAMPLER:STEPS:W[:CLASSIFIER_SCALE], "
+                                         "e.g. ddim:25:2 or ddim:25:0:2")
+    if cell[1] < 1 or cell[2] < 0 or cell[3] < 0:
+        raise argparse.ArgumentTypeError(f"grid cell {text!r}: steps must be >= 1 and weights >= 0")
+    return cell
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -81,14 +91,16 @@ def judge_accuracy(judge, waves: list[np.ndarray], labels: np.ndarray, desc: str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="pretrained/digits", help="digit generator checkpoint")
-    parser.add_argument("--classifier", required=True, help="our digit classifier checkpoint (FD / diversity space)")
+    parser.add_argument("--model", default=str(DIGIT_MODEL), help="digit generator checkpoint")
+    parser.add_argument("--classifier", default=str(DIGIT_CLASSIFIER),
+                        help="our noise-aware digit classifier (FD / diversity space, classifier guidance)")
     parser.add_argument("--corpus", default="corpora/synth-digits", help="corpus folder with test.jsonl")
-    parser.add_argument("--vocoder", default="griffin-lim", help="'griffin-lim' or a vocoder checkpoint")
+    parser.add_argument("--vocoder", default=default_vocoder(),
+                        help="'griffin-lim' or a vocoder checkpoint (default: the bundled one if present)")
     parser.add_argument("--griffin-lim-iters", type=int, default=32)
-    parser.add_argument("--per-digit", type=int, default=50, help="generated clips per digit and grid cell")
+    parser.add_argument("--per-digit", type=int, default=30, help="generated clips per digit and grid cell")
     parser.add_argument("--grid", type=parse_cell, nargs="+", default=[parse_cell(c) for c in DEFAULT_GRID],
-                        help="cells SAMPLER:STEPS:GUIDANCE (default: %(default)s)")
+                        help="cells SAMPLER:STEPS:W[:CLASSIFIER_SCALE] (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -99,6 +111,8 @@ def main() -> int:
 
     generator = load_model(args.model, DigitDiffusion, "digit generator")
     classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
+    if any(cell[3] for cell in args.grid):
+        generator.check_classifier(classifier)  # fail before minutes of work, not in the middle of the grid
     vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     mel_config = generator.config.mel
     judge = build_judge("digit", mel_config)
@@ -120,13 +134,14 @@ def main() -> int:
 
     results = []
     labels = np.repeat(np.arange(NUM_DIGITS), args.per_digit)
-    for sampler, steps, guidance in args.grid:
+    for sampler, steps, guidance, classifier_scale in args.grid:
         mels, sample_seconds = [], 0.0
         for index, start in enumerate(range(0, len(labels), args.batch_size)):
             batch = labels[start:start + args.batch_size]
             began = time.perf_counter()
             mels.append(generator.generate(batch.tolist(), sampler=sampler, steps=steps, guidance=guidance,
-                                           seed=args.seed + index))
+                                           seed=args.seed + index, classifier=classifier,
+                                           classifier_scale=classifier_scale))
             sample_seconds += time.perf_counter() - began
         mels = torch.cat(mels)
         began = time.perf_counter()
@@ -136,17 +151,18 @@ def main() -> int:
         audio_seconds = sum(len(w) for w in waves) / mel_config.sample_rate
         embeddings, logits = classifier.clean_features(mels)
         embeddings = embeddings.numpy()
-        row = {"sampler": sampler, "steps": steps, "guidance": guidance, "clips": len(labels),
-               "judge_accuracy": judge_accuracy(judge, waves, labels, f"{sampler} {steps} w={guidance}"),
+        row = {"sampler": sampler, "steps": steps, "guidance": guidance, "classifier_scale": classifier_scale,
+               "clips": len(labels)}
+        row.update({"judge_accuracy": judge_accuracy(judge, waves, labels, f"{sampler} {steps} {weights(row)}"),
                "classifier_accuracy": float((logits.argmax(-1).numpy() == labels).mean()),
                "fd": frechet_distance(embeddings, real_embeddings),
                "diversity": diversity(embeddings, labels),
                "rtf": (sample_seconds + vocode_seconds) / audio_seconds,
-               "rtf_sampling": sample_seconds / audio_seconds}
+               "rtf_sampling": sample_seconds / audio_seconds})
         row["accuracy_fraction_of_ceiling"] = row["judge_accuracy"] / ceiling["judge_accuracy"]
         row["diversity_fraction_of_real"] = row["diversity"] / ceiling["diversity"]
         results.append(row)
-        print(f"{sampler:>6} {steps:>3} steps w={guidance:g}: judge accuracy {row['judge_accuracy']:.3f} "
+        print(f"{sampler:>6} {steps:>3} steps {weights(row)}: judge accuracy {row['judge_accuracy']:.3f} "
               f"({row['accuracy_fraction_of_ceiling']:.2f} of ceiling), FD {row['fd']:.2f}, diversity "
               f"{row['diversity_fraction_of_real']:.2f} of real, RTF {row['rtf']:.3f}")
 
@@ -161,15 +177,17 @@ def main() -> int:
              f"Generator `{args.model}`, vocoder `{args.vocoder}`, {args.per_digit} clips per digit and cell, "
              f"{args.threads} CPU threads. Judge: pocketsphinx with a ten-digit grammar (`diffs2st.judges`). "
              "FD and diversity live in the embedding of OUR digit classifier "
-             f"(`{args.classifier}`): they compare our models with each other, they are not a standard FID.", "",
+             f"(`{args.classifier}`): they compare our models with each other, they are not a standard FID. "
+             "Rows with classifier guidance (cls > 0) were steered by that same classifier, so their classifier "
+             "accuracy and FD flatter them; the judge's accuracy does not.", "",
              f"Real test digits ({ceiling['clips']} clips, speakers not in training): judge accuracy "
              f"**{ceiling['judge_accuracy']:.3f}** on the original audio (the ceiling), "
              f"{ceiling['judge_accuracy_vocoded']:.3f} after the same vocoder; our classifier's accuracy "
              f"{ceiling['classifier_accuracy']:.3f}; diversity {ceiling['diversity']:.3f}.", "",
-             "| sampler | steps | guidance w | judge accuracy | fraction of ceiling | our classifier acc. | FD | "
+             "| sampler | steps | guidance | judge accuracy | fraction of ceiling | our classifier acc. | FD | "
              "diversity / real | RTF (sampling + vocoder) |", "|" + " --- |" * 9]
     for r in results:
-        lines.append(f"| {r['sampler']} | {r['steps']} | {r['guidance']:g} | {r['judge_accuracy']:.3f} | "
+        lines.append(f"| {r['sampler']} | {r['steps']} | {weights(r)} | {r['judge_accuracy']:.3f} | "
                      f"{r['accuracy_fraction_of_ceiling']:.3f} | {r['classifier_accuracy']:.3f} | {r['fd']:.2f} | "
                      f"{r['diversity_fraction_of_real']:.3f} | {r['rtf']:.3f} |")
     lines += ["", "## Goals", ""] + [f"- {line}" for line in goals] + ["", "![accuracy and diversity](digits.png)",
@@ -180,6 +198,12 @@ def main() -> int:
     return 0
 
 
+def weights(row: dict) -> str:
+    """'w=2' (classifier-free guidance weight), plus 'cls=S' when classifier guidance was on."""
+    text = f"w={row['guidance']:g}"
+    return text + (f", cls={row['classifier_scale']:g}" if row.get("classifier_scale") else "")
+
+
 def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
     """The issue's goals, checked against the measured grid."""
     lines = []
@@ -188,14 +212,14 @@ def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
         best = max(few, key=lambda r: r["judge_accuracy"])
         met = best["accuracy_fraction_of_ceiling"] >= 0.9
         lines.append(f"accuracy >= 90 % of the ceiling with <= 25 steps: best {best['sampler']} {best['steps']} "
-                     f"steps w={best['guidance']:g} reaches {best['accuracy_fraction_of_ceiling']:.1%} "
+                     f"steps {weights(best)} reaches {best['accuracy_fraction_of_ceiling']:.1%} "
                      f"-> {'met' if met else 'NOT met'}")
-    for unguided in [r for r in results if r["guidance"] == 0]:
+    for unguided in [r for r in results if r["guidance"] == 0 and not r.get("classifier_scale")]:
         guided = [r for r in results if r["sampler"] == unguided["sampler"] and r["steps"] == unguided["steps"]
-                  and r["guidance"] > 0]
+                  and (r["guidance"] > 0 or r.get("classifier_scale"))]
         for r in guided:
             met = r["judge_accuracy"] > unguided["judge_accuracy"] and r["diversity_fraction_of_real"] >= 0.7
-            lines.append(f"{r['sampler']} {r['steps']} steps: w={r['guidance']:g} accuracy "
+            lines.append(f"{r['sampler']} {r['steps']} steps: {weights(r)} accuracy "
                          f"{r['judge_accuracy']:.3f} vs w=0 {unguided['judge_accuracy']:.3f}, diversity "
                          f"{r['diversity_fraction_of_real']:.1%} of real -> {'met' if met else 'NOT met'}")
     return lines
@@ -209,15 +233,16 @@ def plot(results: list[dict], ceiling: dict, path: Path) -> None:
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for sampler in sorted({r["sampler"] for r in results}):
-        rows = sorted((r for r in results if r["sampler"] == sampler), key=lambda r: (r["guidance"], r["steps"]))
+        rows = sorted((r for r in results if r["sampler"] == sampler),
+                      key=lambda r: (r["guidance"], r.get("classifier_scale", 0), r["steps"]))
         left.scatter([r["steps"] for r in rows], [r["judge_accuracy"] for r in rows], label=sampler)
         for r in rows:
-            left.annotate(f"w={r['guidance']:g}", (r["steps"], r["judge_accuracy"]), fontsize=7,
+            left.annotate(weights(r), (r["steps"], r["judge_accuracy"]), fontsize=7,
                           xytext=(3, 3), textcoords="offset points")
         right.scatter([r["diversity_fraction_of_real"] for r in rows], [r["judge_accuracy"] for r in rows],
                       label=sampler)
         for r in rows:
-            right.annotate(f"{r['steps']}/w={r['guidance']:g}", (r["diversity_fraction_of_real"],
+            right.annotate(f"{r['steps']}/{weights(r)}", (r["diversity_fraction_of_real"],
                                                                   r["judge_accuracy"]),
                            fontsize=7, xytext=(3, 3), textcoords="offset points")
     for axis in (left, right):

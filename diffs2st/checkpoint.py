@@ -163,3 +163,33 @@ def load_model(directory: str | os.PathLike, kind: type, what: str | None = None
     if not isinstance(model, kind):
         raise CheckpointError(f"{directory} holds a {type(model).__name__}, not a {what or kind.__name__}")
     return model.eval()
+
+
+def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> torch.nn.Module:
+    """Copy the weights of a checkpoint directory into ``model`` (fine-tuning) and return the module that took them.
+
+    The checkpoint holds what a run exports — the model itself, or a part of a training wrapper (a vocoder inside
+    its GAN) — so the target is ``model`` when the classes match, else its only sub-module of the checkpoint's
+    class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise); fp16 weights are
+    cast to the model's dtype. The config (and any statistics in it) stays the run's own.
+    """
+    source = load_checkpoint(directory).model
+    kind = type(source)
+    targets = [model] if type(model) is kind else [m for m in model.modules() if type(m) is kind]
+    if len(targets) != 1:
+        where = "no" if not targets else f"{len(targets)}"
+        raise CheckpointError(f"{directory} holds a {kind.__name__}; the {type(model).__name__} being trained has "
+                              f"{where} part of that kind to initialise")
+    target = targets[0]
+    expected, weights = target.state_dict(), source.state_dict()
+    for key, value in weights.items():
+        if key in expected and value.shape != expected[key].shape:
+            raise CheckpointError(f"{directory}: tensor {key!r} has shape {tuple(value.shape)}, the run's config "
+                                  f"builds {tuple(expected[key].shape)}")
+    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        first = f"missing tensor {missing[0]!r}" if missing else f"unexpected tensor {unexpected[0]!r}"
+        raise CheckpointError(f"{directory} does not fit the run's model: {first}")
+    with torch.no_grad():
+        target.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()}, strict=True)
+    return target

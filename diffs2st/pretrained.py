@@ -11,6 +11,7 @@ from pathlib import Path
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 ST_MODEL = PRETRAINED_DIR / "st"
 DIGIT_MODEL = PRETRAINED_DIR / "digits"
+DIGIT_CLASSIFIER = PRETRAINED_DIR / "digit-classifier"
 VOCODER = PRETRAINED_DIR / "vocoder"
 SPEAKER_ENCODER = PRETRAINED_DIR / "speaker-encoder"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,24 @@ def test_noise_aware_classifier_learns_and_its_guidance_steers_sampling(digit_ma
         return float(torch.log_softmax(logits, -1)[:, target].mean())
 
     assert target_log_prob(5.0) > target_log_prob(0.0) + 0.5
+
+    # The same guidance through generate(): deterministic, steered toward the asked digit, checked for a match.
+    def generated_log_prob(scale: float) -> float:
+        mels = generator.generate([target] * 6, steps=4, seed=2, classifier=classifier, classifier_scale=scale)
+        assert torch.equal(mels, generator.generate([target] * 6, steps=4, seed=2, classifier=classifier,
+                                                    classifier_scale=scale))
+        return float(torch.log_softmax(classifier.clean_features(mels)[1], -1)[:, target].mean())
+
+    assert generated_log_prob(5.0) > generated_log_prob(0.0) + 0.5
+    with pytest.raises(ConfigError, match="needs a digit classifier"):
+        generator.generate([target], steps=2, classifier_scale=1.0)
+    other_process = dict(generator.config.process, num_steps=30)
+    other = DigitDiffusion(dataclasses.replace(generator.config, process=other_process))
+    with pytest.raises(ConfigError, match="another process"):
+        other.generate([target], steps=2, classifier=classifier, classifier_scale=1.0)
+
+
+def test_cli_classifier_scale_without_classifier_is_one_line_error(tmp_path, capsys):
+    code = main(["generate", "digits", "--classifier-scale", "2", "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--classifier" in err[0] and not (tmp_path / "o").exists()

@@ -97,6 +97,25 @@ class TestUNet2DLabelFiLM(BackboneChecks):
             self.net(self.x, self.t, {"lable": torch.tensor([1, 2])})
 
 
+class TestUNet2DCoarseLinearAttention(TestUNet2DLabelFiLM):
+    """The CPU layout: linear attention only from level 1 down (the digit recipe uses it from level 2)."""
+
+    def build(self):
+        return UNet2D(UNet2DConfig(dim=8, dim_mults=(1, 2, 2), groups=4, num_classes=10, linear_attention_from=1))
+
+    def test_fine_levels_have_no_linear_attention(self):
+        core = self.net.core
+        with_attention = [not isinstance(level.attention, torch.nn.Identity) for level in core.down]
+        assert with_attention == [False, True, True]
+        assert [not isinstance(level.attention, torch.nn.Identity) for level in core.up] == [True, True, False]
+        full = UNet2D(UNet2DConfig(dim=8, dim_mults=(1, 2, 2), groups=4, num_classes=10))
+        assert sum(p.numel() for p in full.parameters()) > sum(p.numel() for p in self.net.parameters())
+
+    def test_level_out_of_range_is_an_error(self):
+        with pytest.raises(ValueError, match="linear_attention_from"):
+            UNet2D(UNet2DConfig(dim=8, dim_mults=(1, 2), groups=4, linear_attention_from=3))
+
+
 class TestUNet2DCrossAttention(BackboneChecks):
     def build(self):
         return UNet2D(UNet2DConfig(dim=8, dim_mults=(1, 2), groups=4, num_classes=10,

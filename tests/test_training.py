@@ -15,10 +15,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from diffs2st.errors import Diffs2stError
+from diffs2st.checkpoint import initialize_from, load_checkpoint, save_checkpoint
+from diffs2st.cli.main import main
+from diffs2st.errors import CheckpointError, Diffs2stError
 from diffs2st.training.ema import EMA
 from diffs2st.training.harness import StepBatchSampler, train
 from diffs2st.training.tasks import build_run, load_run_config
+from diffs2st.vocoders.istft import ISTFTVocoder, ISTFTVocoderConfig
+from diffs2st.vocoders.task import VocoderGAN, VocoderTrainingConfig
 
 CONFIG = Path(__file__).parents[1] / "configs" / "toy.yaml"
 QUIET = ["trainer.progress_bar=false"]
@@ -133,3 +137,36 @@ def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
     run_in_process(tmp_path / "run", ["trainer.max_steps=2"])
     with pytest.raises(Diffs2stError, match="already holds a run"):
         run_in_process(tmp_path / "run", ["trainer.max_steps=4"])
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoint(tmp_path, capsys):
+    """--init-from copies the exported weights (EMA included) into a fresh run; wrong shapes or --resume refuse."""
+    first = run_in_process(tmp_path / "first", ["trainer.max_steps=20"])
+    config = load_run_config(CONFIG, QUIET)
+    model, _, _ = build_run(config)
+    assert max_difference(model.state_dict(), weights(tmp_path / "first")) > 1e-3  # a fresh model differs
+    assert initialize_from(model, first.model_dir) is model
+    assert max_difference(model.state_dict(), weights(tmp_path / "first")) == 0.0
+
+    wider, _, _ = build_run(load_run_config(CONFIG, QUIET + ["model.hidden=16"]))
+    with pytest.raises(CheckpointError, match="shape"):
+        initialize_from(wider, first.model_dir)
+
+    # A training wrapper takes the checkpoint into its part of that class (the vocoder inside its GAN).
+    small = ISTFTVocoderConfig(dim=16, intermediate_dim=32, num_layers=1)
+    torch.manual_seed(1)
+    shipped = save_checkpoint(tmp_path / "vocoder", ISTFTVocoder(small))
+    gan = VocoderGAN(VocoderTrainingConfig(generator="istft", istft=small))
+    target = initialize_from(gan, shipped)
+    assert target is gan.vocoder
+    assert max_difference(gan.vocoder.state_dict(), load_checkpoint(shipped).model.state_dict()) == 0.0
+    with pytest.raises(CheckpointError, match="no part of that kind"):
+        initialize_from(model, shipped)
+
+    code = main(["train", str(CONFIG), "--out", str(tmp_path / "first"), "--resume", "--init-from",
+                 str(first.model_dir)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--init-from" in err[0]
+    code = main(["train", str(CONFIG), "--out", str(tmp_path / "second"), "--init-from", str(first.model_dir),
+                 "--set", "trainer.max_steps=2", "--set", "trainer.progress_bar=false"])
+    assert code == 0 and (tmp_path / "second" / "model" / "model.safetensors").is_file()

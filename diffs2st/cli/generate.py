@@ -11,7 +11,8 @@ from ..audio import save_audio
 from ..checkpoint import load_model
 from ..diffusion import SAMPLERS
 from ..digits import DigitDiffusion
-from ..errors import OutputPathError
+from ..digits.classifier import DigitClassifier
+from ..errors import ConfigError, OutputPathError
 from ..plotting import spectrogram_grid
 from ..pretrained import DIGIT_MODEL, default_vocoder
 from ..vocoders import load_vocoder
@@ -22,12 +23,20 @@ def _digits(args) -> int:
     out_dir = Path(args.out)
     if not out_dir.parent.is_dir():
         raise OutputPathError(f"output folder {out_dir.parent} does not exist")
+    if args.n < 1 or args.steps < 1:
+        raise ConfigError("--n and --steps must be at least 1")
+    if args.classifier_scale > 0 and args.classifier is None:
+        raise ConfigError("--classifier-scale needs --classifier (a digit classifier checkpoint)")
     model = load_model(args.model, DigitDiffusion, "digit model")
+    classifier = None
+    if args.classifier is not None:
+        classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
+        model.check_classifier(classifier)
     vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     digits = [args.digit] * args.n if args.digit is not None else [i % 10 for i in range(args.n)]
     start = time.perf_counter()
     mels = model.generate(digits, sampler=args.sampler, steps=args.steps, guidance=args.guidance, seed=args.seed,
-                          progress=True)
+                          progress=True, classifier=classifier, classifier_scale=args.classifier_scale)
     elapsed = time.perf_counter() - start
     out_dir.mkdir(exist_ok=True)
     config = model.config.mel
@@ -55,6 +64,10 @@ def register(subparsers) -> None:
     parser.add_argument("--sampler", default="ddim", choices=SAMPLERS.names(), help="sampler")
     parser.add_argument("--steps", type=int, default=25, help="sampling steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance weight w")
+    parser.add_argument("--classifier", default=None,
+                        help="noise-aware digit classifier checkpoint for classifier guidance")
+    parser.add_argument("--classifier-scale", type=float, default=0.0,
+                        help="classifier guidance weight (0: off; needs --classifier)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--vocoder", default=default_vocoder(),
                         help="vocoder checkpoint directory or 'griffin-lim' (default: the bundled one if present)")

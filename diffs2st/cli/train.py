@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from ..checkpoint import initialize_from
+from ..errors import ConfigError
 from ..training.harness import train
 from ..training.tasks import build_run, load_run_config
 from .main import add_command
 
 
 def _run(args) -> int:
+    if args.init_from and args.resume:
+        raise ConfigError("--init-from starts a new run from a checkpoint's weights; --resume continues a run "
+                          "(it has its own weights): use one")
     config = load_run_config(args.config, args.set)
     model, dataset, collate_fn = build_run(config)
+    if args.init_from:
+        initialize_from(model, args.init_from)
     result = train(model, dataset, config.trainer, args.out, resume=args.resume, collate_fn=collate_fn,
                    command=args.command_line)
     if result.metrics.get("world_size", 1) == 1 or result.run_dir.joinpath("model").exists():
@@ -22,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("config", help="run config YAML with sections task, model, data, trainer")
     parser.add_argument("-o", "--out", required=True, help="run folder (checkpoints/, logs/, model/)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from the weights of a checkpoint directory (fine-tuning; config from CONFIG)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config value (repeatable), e.g. --set trainer.max_steps=500")
     parser.set_defaults(func=_run)

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..audio import MelConfig
 from ..audio.normalization import MelNormalizer
-from ..diffusion import ClassifierFreeGuidance, build_process, diffusion_loss, sample
+from ..diffusion import ClassifierFreeGuidance, ClassifierGuidance, build_process, diffusion_loss, sample
 from ..errors import ConfigError
 from ..nets.unet2d import UNet2D, UNet2DConfig
 from ..registry import MODELS
@@ -73,19 +73,39 @@ class DigitDiffusion(nn.Module):
                                cond_dropout=self.config.cond_dropout)
         return {"loss": value}
 
+    def check_classifier(self, classifier: nn.Module) -> None:
+        """Classifier guidance needs a noise-aware digit classifier of the same process, image and normalisation."""
+        ours, theirs = self.config, getattr(classifier, "config", None)
+        same = (theirs is not None and dict(theirs.process) == dict(ours.process) and theirs.frames == ours.frames
+                and theirs.mel == ours.mel and len(theirs.mel_mean) == len(ours.mel_mean)
+                and torch.allclose(classifier.normalizer.mean, self.normalizer.mean, atol=1e-4)
+                and torch.allclose(classifier.normalizer.std, self.normalizer.std, atol=1e-4))
+        if not same:
+            raise ConfigError("the digit classifier was trained for another process, image size or mel "
+                              "normalisation than this generator; classifier guidance needs the same ones")
+
     @torch.no_grad()
     def generate(self, digits: Sequence[int], sampler: str = "ddim", steps: int = 25, guidance: float = 0.0,
                  seed: int = 0, callback: Callable | None = None, progress: bool = False,
+                 classifier: nn.Module | None = None, classifier_scale: float = 0.0,
                  **sampler_options) -> torch.Tensor:
-        """Log-mels (len(digits), n_mels, frames) of the requested digits; ``guidance`` is the CFG weight w."""
+        """Log-mels (len(digits), n_mels, frames) of the requested digits; ``guidance`` is the CFG weight w,
+        ``classifier_scale`` the weight of classifier guidance from a noise-aware ``classifier`` (both can act)."""
         labels = torch.as_tensor(list(digits), dtype=torch.long)
         if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
             raise ConfigError(f"digits must be integers 0-{NUM_DIGITS - 1}, got {list(digits)}")
+        if classifier_scale < 0 or guidance < 0:
+            raise ConfigError("guidance weights must be >= 0")
+        if classifier_scale > 0 and classifier is None:
+            raise ConfigError("classifier guidance needs a digit classifier")
         device = self.normalizer.mean.device
         generator = torch.Generator(device=device).manual_seed(seed)
         shape = (labels.numel(), self.config.mel.n_mels, self.config.frames)
         x_T = self.process.prior_sample(shape, generator=generator, device=device)
-        cfg = ClassifierFreeGuidance(guidance) if guidance else None
-        x0 = sample(sampler, self, self.process, x_T, steps, cond=labels.to(device), guidance=cfg,
+        guidances = [ClassifierFreeGuidance(guidance)] if guidance else []
+        if classifier_scale > 0:
+            self.check_classifier(classifier)
+            guidances.append(ClassifierGuidance(classifier, classifier_scale, labels.to(device)))
+        x0 = sample(sampler, self, self.process, x_T, steps, cond=labels.to(device), guidance=guidances or None,
                     callback=callback, generator=generator, progress=progress, **sampler_options)
         return self.normalizer.denormalize(x0)

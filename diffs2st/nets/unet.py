@@ -29,14 +29,15 @@ class _Upsample(nn.Module):
 
 
 class _Level(nn.Module):
-    """Two residual blocks, linear attention, optional cross-attention, then a resampling conv."""
+    """Two residual blocks, linear attention (unless ``linear_attention`` is off), optional cross-attention, then
+    a resampling conv."""
 
     def __init__(self, dims: int, block_in: int, ch: int, resample: nn.Module, emb_dim: int, groups: int,
-                 heads: int, context_dim: int) -> None:
+                 heads: int, context_dim: int, linear_attention: bool = True) -> None:
         super().__init__()
         self.block1 = ResnetBlock(dims, block_in, ch, emb_dim, groups)
         self.block2 = ResnetBlock(dims, block_in, ch, emb_dim, groups)
-        self.attention = LinearAttention(ch, heads)
+        self.attention = LinearAttention(ch, heads) if linear_attention else nn.Identity()
         self.cross = Attention(ch, heads, context_dim) if context_dim else None
         self.resample = resample
 
@@ -47,13 +48,16 @@ class _Level(nn.Module):
 
 class UNetCore(nn.Module):
     """x (batch, in_ch, *spatial), emb (batch, emb_dim), context (batch, length, context_dim) or None
-    -> (batch, out_ch, *spatial); ``dims`` = 1 or 2 spatial axes."""
+    -> (batch, out_ch, *spatial); ``dims`` = 1 or 2 spatial axes. Levels below ``linear_attention_from`` (0 =
+    the finest) have no linear attention: at full resolution it costs more than all the convolutions on a CPU."""
 
     def __init__(self, dims: int, in_ch: int, out_ch: int, dim: int, dim_mults: tuple[int, ...], emb_dim: int,
-                 groups: int = 8, heads: int = 4, context_dim: int = 0) -> None:
+                 groups: int = 8, heads: int = 4, context_dim: int = 0, linear_attention_from: int = 0) -> None:
         super().__init__()
         if not dim_mults or any(m < 1 for m in dim_mults):
             raise ValueError("dim_mults must be a non-empty list of positive integers")
+        if not 0 <= linear_attention_from <= len(dim_mults):
+            raise ValueError(f"linear_attention_from must be in [0, {len(dim_mults)}], got {linear_attention_from}")
         if any(dim * m % groups for m in dim_mults):
             raise ValueError(f"every level width dim*mult must be divisible by groups={groups}")
         self.dims, self.multiple = dims, 2 ** (len(dim_mults) - 1)
@@ -64,7 +68,8 @@ class UNetCore(nn.Module):
         for i, (w_in, w_out) in enumerate(pairs):
             last = i == len(pairs) - 1
             resample = _conv(dims, w_in, w_out, 3, padding=1) if last else _conv(dims, w_in, w_out, 3, 2, 1)
-            self.down.append(_Level(dims, w_in, w_in, resample, emb_dim, groups, heads, context_dim))
+            self.down.append(_Level(dims, w_in, w_in, resample, emb_dim, groups, heads, context_dim,
+                                    linear_attention=i >= linear_attention_from))
         mid = widths[-1]
         self.mid1 = ResnetBlock(dims, mid, mid, emb_dim, groups)
         self.mid_attention = Attention(mid, heads)
@@ -74,7 +79,9 @@ class UNetCore(nn.Module):
         for i, (w_in, w_out) in enumerate(reversed(pairs)):
             last = i == len(pairs) - 1
             resample = _conv(dims, w_out, w_in, 3, padding=1) if last else _Upsample(dims, w_out, w_in)
-            self.up.append(_Level(dims, w_out + w_in, w_out, resample, emb_dim, groups, heads, context_dim))
+            level = len(pairs) - 1 - i
+            self.up.append(_Level(dims, w_out + w_in, w_out, resample, emb_dim, groups, heads, context_dim,
+                                  linear_attention=level >= linear_attention_from))
         self.final_block = ResnetBlock(dims, 2 * dim, dim, emb_dim, groups)
         self.final_conv = _conv(dims, dim, out_ch, 1)
 

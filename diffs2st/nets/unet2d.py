@@ -23,6 +23,7 @@ class UNet2DConfig:
     dim_mults: tuple[int, ...] = (1, 2, 2, 4)
     groups: int = 8
     heads: int = 4
+    linear_attention_from: int = 0  # levels finer than this (0 = full resolution) skip linear attention
     num_classes: int = 0  # > 0: cond carries class labels (batch,) long, NULL_LABEL = unconditional
     label_mode: str = "film"  # film: label embedding added to the time embedding in every residual block;
     # cross_attention: the label embedding is a one-token sequence the U-Net cross-attends to (prototype variant)
@@ -72,7 +73,7 @@ class UNet2D(nn.Module):
             width = emb_dim if config.label_mode == "film" else config.context_dim
             self.labels = LabelEmbedding(config.num_classes, width)
         self.core = UNetCore(2, config.in_channels, config.in_channels, config.dim, config.dim_mults, emb_dim,
-                             config.groups, config.heads, config.context_dim)
+                             config.groups, config.heads, config.context_dim, config.linear_attention_from)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.config.in_channels:
