@@ -135,3 +135,16 @@ def test_two_hundred_pairs_build_in_under_two_minutes(tmp_path):
     elapsed = time.perf_counter() - start
     assert sum(len(read_manifest(tmp_path / f"{s}.jsonl", S2STRecord)) for s in synth_cvss.SPLITS) == 200
     assert elapsed < 120, f"200 pairs took {elapsed:.0f} s"
+
+
+def test_a_synthesizer_that_hangs_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """A TTS call past its time limit stops the build with one line (the build resumes later), not a traceback."""
+    from diffs2st.data import tts
+
+    monkeypatch.setattr(tts, "SYNTHESIS_TIMEOUT_SECONDS", 1e-4)
+    with pytest.raises(tts.SynthesizerError, match="took longer than"):
+        flite("one two three", "slt")
+    code = main(["data", "build", "synth-digits", "--out", str(tmp_path / "digits"), "--speakers", "2",
+                 "--test-speakers", "1", "--repetitions", "1", "--jobs", "1"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line or "Traceback" in line]
+    assert code == 2 and len(errors) == 1 and errors[0].startswith("error:") and "took longer than" in errors[0]

@@ -29,8 +29,15 @@ def _require(program: str, package: str) -> str:
     return path
 
 
+SYNTHESIS_TIMEOUT_SECONDS = 120
+
+
 def _run_to_wave(command: list[str], out_path: Path, sample_rate: int, what: str) -> np.ndarray:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=SYNTHESIS_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise SynthesizerError(f"{what} took longer than {SYNTHESIS_TIMEOUT_SECONDS} s (machine overloaded or "
+                               "suspended?); corpus builds resume where they stopped") from None
     if result.returncode != 0 or not out_path.exists() or out_path.stat().st_size == 0:
         raise SynthesizerError(f"{what} failed: {(result.stderr or 'no output').strip().splitlines()[-1:]}")
     return load_audio(out_path, sample_rate, min_seconds=0.0, max_seconds=None)
