@@ -499,3 +499,28 @@ def test_small_mlp_learns_the_mixture_with_flow_matching():
     assert float((nearest < 1.6).double().mean()) > 0.85
     assert torch.allclose(x.mean(0), mixture_moments()[0], atol=0.3)
     assert abs(fraction_in_first_component(x) - 0.3) < 0.1
+
+
+def test_classifier_guidance_is_off_where_the_signal_is_below_min_signal():
+    """Near zero terminal SNR the guided x0̂ shift s²δ/a explodes; min_signal switches guidance off there only."""
+    process = DDPM(num_steps=50, schedule="cosine", prediction="v")
+
+    def denoiser(x, t, cond):
+        return torch.zeros_like(x)
+
+    def classifier(x, t):
+        return torch.stack([x.sum(dim=-1), -x.sum(dim=-1)], dim=-1)
+
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    early, late = torch.full((4,), 49), torch.full((4,), 10)
+    assert float(process.coefficients(early[:1])[0]) < 0.05 < float(process.coefficients(late[:1])[0])
+    guarded = ClassifierGuidance(classifier, scale=2.0, label=0, min_signal=0.05).wrap(denoiser, process)
+    plain = ClassifierGuidance(classifier, scale=2.0, label=0).wrap(denoiser, process)
+    assert torch.equal(guarded(x, early, None), denoiser(x, early, None))
+    assert torch.equal(guarded(x, late, None), plain(x, late, None))
+    x0_shift = process.convert(plain(x, early, None), x, early, to="x0") - process.convert(
+        denoiser(x, early, None), x, early, to="x0")
+    assert x0_shift.abs().max() > 50  # what the guard prevents
+    mixed = torch.tensor([49, 49, 10, 10])
+    out = guarded(x, mixed, None)
+    assert torch.equal(out[:2], denoiser(x, mixed, None)[:2]) and torch.equal(out[2:], plain(x, mixed, None)[2:])

@@ -48,11 +48,16 @@ class ClassifierGuidance:
     ``label`` is the class to steer toward: an int or a (batch,) tensor. The score change is converted into the
     process's prediction type by `GaussianProcess.add_score`. Samplers run under ``torch.no_grad``; the gradient
     here is taken with grad enabled (do not call samplers under ``torch.inference_mode`` with this guidance).
+
+    ``min_signal``: no guidance where the signal coefficient a(t) is below it. Near zero terminal SNR x_t holds
+    almost nothing of x0, so the classifier's gradient is noise, while the x0̂ shift it implies, s²δ/a, grows
+    without bound (a cosine DDPM has a = 0.0002 at its first step); guided-diffusion hides this by clipping x0̂.
     """
 
     classifier: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     scale: float
     label: int | torch.Tensor
+    min_signal: float = 0.0
 
     def log_prob_gradient(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """∇_x log p(label | x, t), shape of x."""
@@ -68,6 +73,14 @@ class ClassifierGuidance:
             prediction = denoiser(x, t, cond)
             if self.scale == 0:
                 return prediction
+            if self.min_signal > 0:
+                signal = process.coefficients(t)[0].to(x.device)
+                active = signal >= self.min_signal
+                if not bool(active.any()):
+                    return prediction
+                delta = self.scale * self.log_prob_gradient(x, t)
+                delta = delta * active.to(delta.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+                return process.add_score(prediction, x, t, delta)
             return process.add_score(prediction, x, t, self.scale * self.log_prob_gradient(x, t))
 
         return guided
