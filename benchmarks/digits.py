@@ -42,7 +42,7 @@ from diffs2st.vocoders import load_vocoder
 # (sampler, steps, CFG weight w[, classifier-guidance scale]): DDIM at several step counts and guidance weights,
 # ancestral DDPM for comparison, and classifier guidance from our noise-aware classifier alone and with CFG
 DEFAULT_GRID = ("ddim:10:2", "ddim:25:0", "ddim:25:1", "ddim:25:2", "ddim:25:4", "ddim:50:2", "ddpm:25:2",
-                "ddpm:50:2", "ddim:25:0:2", "ddim:25:2:2")
+                "ddim:25:0:2", "ddim:25:2:2")
 NUM_DIGITS = 10
 
 
