@@ -105,7 +105,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="only rewrite the report (md, png, goals) from an earlier digits.json into --out")
     args = parser.parse_args()
+    if args.render:
+        write_report(json.loads(Path(args.render).read_text()), Path(args.out))
+        return 0
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
 
@@ -166,36 +171,49 @@ def main() -> int:
               f"({row['accuracy_fraction_of_ceiling']:.2f} of ceiling), FD {row['fd']:.2f}, diversity "
               f"{row['diversity_fraction_of_real']:.2f} of real, RTF {row['rtf']:.3f}")
 
-    goals = goal_lines(results, ceiling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
-            "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads}
-    atomic_write_bytes(out / "digits.json", (json.dumps({**meta, "ceiling": ceiling, "results": results,
-                                                         "goals": goals}, indent=2) + "\n").encode())
+    report = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
+              "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
+              "results": results}
+    write_report(report, out)
+    return 0
+
+
+def write_report(report: dict, out: Path) -> None:
+    """digits.json (with the goal lines), digits.md and digits.png from the measured ``report``."""
+    ceiling, results, command = report["ceiling"], report["results"], report["command"]
+    report = {**report, "goals": goal_lines(results, ceiling)}
+    atomic_write_bytes(out / "digits.json", (json.dumps(report, indent=2) + "\n").encode())
     lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
-             f"Generator `{args.model}`, vocoder `{args.vocoder}`, {args.per_digit} clips per digit and cell, "
-             f"{args.threads} CPU threads. Judge: pocketsphinx with a ten-digit grammar (`diffs2st.judges`). "
-             "FD and diversity live in the embedding of OUR digit classifier "
-             f"(`{args.classifier}`): they compare our models with each other, they are not a standard FID. "
+             f"Generator `{report['model']}`, vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
+             f"and cell, {report['threads']} CPU threads. Judge: pocketsphinx with a ten-digit grammar "
+             "(`diffs2st.judges`). FD and diversity live in the embedding of OUR digit classifier "
+             f"(`{report['classifier']}`): they compare our models with each other, they are not a standard FID. "
              "Rows with classifier guidance (cls > 0) were steered by that same classifier, so their classifier "
              "accuracy and FD flatter them; the judge's accuracy does not.", "",
              f"Real test digits ({ceiling['clips']} clips, speakers not in training): judge accuracy "
              f"**{ceiling['judge_accuracy']:.3f}** on the original audio (the ceiling), "
              f"{ceiling['judge_accuracy_vocoded']:.3f} after the same vocoder; our classifier's accuracy "
              f"{ceiling['classifier_accuracy']:.3f}; diversity {ceiling['diversity']:.3f}.", "",
-             "| sampler | steps | guidance | judge accuracy | fraction of ceiling | our classifier acc. | FD | "
-             "diversity / real | RTF (sampling + vocoder) |", "|" + " --- |" * 9]
+             "| sampler | steps | guidance | judge accuracy (± s.e.) | fraction of ceiling | our classifier acc. | "
+             "FD | diversity / real | RTF (sampling + vocoder) |", "|" + " --- |" * 9]
     for r in results:
-        lines.append(f"| {r['sampler']} | {r['steps']} | {weights(r)} | {r['judge_accuracy']:.3f} | "
-                     f"{r['accuracy_fraction_of_ceiling']:.3f} | {r['classifier_accuracy']:.3f} | {r['fd']:.2f} | "
-                     f"{r['diversity_fraction_of_real']:.3f} | {r['rtf']:.3f} |")
-    lines += ["", "## Goals", ""] + [f"- {line}" for line in goals] + ["", "![accuracy and diversity](digits.png)",
-                                                                        ""]
+        lines.append(f"| {r['sampler']} | {r['steps']} | {weights(r)} | {r['judge_accuracy']:.3f} ± "
+                     f"{standard_error(r):.3f} | {r['accuracy_fraction_of_ceiling']:.3f} | "
+                     f"{r['classifier_accuracy']:.3f} | {r['fd']:.2f} | {r['diversity_fraction_of_real']:.3f} | "
+                     f"{r['rtf']:.3f} |")
+    lines += ["", "## Goals", ""] + [f"- {line}" for line in report["goals"]] + [
+        "", "![accuracy and diversity](digits.png)", ""]
     atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())
     plot(results, ceiling, out / "digits.png")
     print("\n".join(lines))
-    return 0
+
+
+def standard_error(row: dict) -> float:
+    """Binomial standard error of a judge accuracy measured on row['clips'] clips."""
+    p = row["judge_accuracy"]
+    return (p * (1 - p) / row["clips"]) ** 0.5
 
 
 def weights(row: dict) -> str:
@@ -218,9 +236,14 @@ def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
         guided = [r for r in results if r["sampler"] == unguided["sampler"] and r["steps"] == unguided["steps"]
                   and (r["guidance"] > 0 or r.get("classifier_scale"))]
         for r in guided:
-            met = r["judge_accuracy"] > unguided["judge_accuracy"] and r["diversity_fraction_of_real"] >= 0.7
+            difference = r["judge_accuracy"] - unguided["judge_accuracy"]
+            noise = (standard_error(r) ** 2 + standard_error(unguided) ** 2) ** 0.5
+            significance = "beyond" if abs(difference) > 2 * noise else "within"
+            # "raising accuracy" counts only beyond the noise of two accuracies measured on finite samples
+            met = difference > 2 * noise and r["diversity_fraction_of_real"] >= 0.7
             lines.append(f"{r['sampler']} {r['steps']} steps: {weights(r)} accuracy "
-                         f"{r['judge_accuracy']:.3f} vs w=0 {unguided['judge_accuracy']:.3f}, diversity "
+                         f"{r['judge_accuracy']:.3f} vs {weights(unguided)} {unguided['judge_accuracy']:.3f} "
+                         f"({difference:+.3f}, {significance} two standard errors {2 * noise:.3f}), diversity "
                          f"{r['diversity_fraction_of_real']:.1%} of real -> {'met' if met else 'NOT met'}")
     return lines
 

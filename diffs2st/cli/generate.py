@@ -47,7 +47,8 @@ def _digits(args) -> int:
         seconds += len(wave) / config.sample_rate
         save_audio(out_dir / f"digit{digit}_{index:03d}.wav", wave, config.sample_rate)
     grid = spectrogram_grid([m.numpy() for m in mels], [f"{d}" for d in digits], out_dir / "spectrograms.png",
-                            config, suptitle=f"{args.sampler}, {args.steps} steps, guidance {args.guidance}")
+                            config, suptitle=f"{args.sampler}, {args.steps} steps, guidance {args.guidance}"
+                            + (f", classifier {args.classifier_scale}" if args.classifier_scale else ""))
     print(f"generated {len(digits)} digits in {elapsed:.2f} s (sampling RTF {elapsed / seconds:.3f}); "
           f"WAVs and {grid.name} in {out_dir}")
     return 0
