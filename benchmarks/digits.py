@@ -44,6 +44,7 @@ from diffs2st.vocoders import load_vocoder
 DEFAULT_GRID = ("ddim:10:2", "ddim:25:0", "ddim:25:1", "ddim:25:2", "ddim:25:4", "ddim:50:2", "ddpm:25:2",
                 "ddim:25:0:2", "ddim:25:2:2")
 NUM_DIGITS = 10
+REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_cell(text: str) -> tuple[str, int, float, float]:
@@ -184,6 +185,9 @@ def write_report(report: dict, out: Path) -> None:
     """digits.json (with the goal lines), digits.md and digits.png from the measured ``report``."""
     ceiling, results, command = report["ceiling"], report["results"], report["command"]
     report = {**report, "goals": goal_lines(results, ceiling)}
+    for key in ("model", "classifier", "vocoder"):  # bundled defaults are absolute paths: show them from the repo
+        path = Path(report[key])
+        report[key] = str(path.relative_to(REPO)) if path.is_absolute() and path.is_relative_to(REPO) else str(path)
     atomic_write_bytes(out / "digits.json", (json.dumps(report, indent=2) + "\n").encode())
     lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
              f"Generator `{report['model']}`, vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
