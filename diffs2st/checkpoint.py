@@ -136,20 +136,7 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"cannot read {weights_path}: {exc}") from None
     model = model_class(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        parts = ([f"missing tensor {missing[0]!r}"] if missing else []) + (
-            [f"unexpected tensor {unexpected[0]!r}"] if unexpected else [])
-        raise CheckpointError(f"{weights_path} does not fit its config: {', '.join(parts)}")
-    for key, value in tensors.items():
-        if value.shape != expected[key].shape:
-            raise CheckpointError(f"{weights_path}: tensor {key!r} has shape {tuple(value.shape)}, "
-                                  f"the config builds {tuple(expected[key].shape)}")
-        if expected[key].is_floating_point():
-            tensors[key] = value.to(expected[key].dtype)
-    model.load_state_dict(tensors, strict=True)
+    _load_fitting(model, tensors, weights_path, "its config")
     model.eval()
     metrics_path = directory / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
@@ -180,16 +167,24 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
         where = "no" if not targets else f"{len(targets)}"
         raise CheckpointError(f"{directory} holds a {kind.__name__}; the {type(model).__name__} being trained has "
                               f"{where} part of that kind to initialise")
-    target = targets[0]
-    expected, weights = target.state_dict(), source.state_dict()
-    for key, value in weights.items():
-        if key in expected and value.shape != expected[key].shape:
-            raise CheckpointError(f"{directory}: tensor {key!r} has shape {tuple(value.shape)}, the run's config "
-                                  f"builds {tuple(expected[key].shape)}")
-    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    _load_fitting(targets[0], source.state_dict(), directory, "the run's config")
+    return targets[0]
+
+
+def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Any, owner: str) -> None:
+    """Load ``tensors`` into ``module`` strictly: the same names and shapes, or one `CheckpointError` naming
+    ``source`` and what built ``module`` (``owner``); floating tensors are cast to the module's dtype."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
-        first = f"missing tensor {missing[0]!r}" if missing else f"unexpected tensor {unexpected[0]!r}"
-        raise CheckpointError(f"{directory} does not fit the run's model: {first}")
-    with torch.no_grad():
-        target.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()}, strict=True)
-    return target
+        parts = ([f"missing tensor {missing[0]!r}"] if missing else []) + (
+            [f"unexpected tensor {unexpected[0]!r}"] if unexpected else [])
+        raise CheckpointError(f"{source} does not fit {owner}: {', '.join(parts)}")
+    fitted = {}
+    for key, value in tensors.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(f"{source}: tensor {key!r} has shape {tuple(value.shape)}, {owner} builds "
+                                  f"{tuple(expected[key].shape)}")
+        fitted[key] = value.to(expected[key].dtype) if expected[key].is_floating_point() else value
+    module.load_state_dict(fitted, strict=True)

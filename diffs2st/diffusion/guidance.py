@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .conditioning import null_condition
-from .process import GaussianProcess
+from .process import GaussianProcess, expand_as
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
@@ -73,15 +73,11 @@ class ClassifierGuidance:
             prediction = denoiser(x, t, cond)
             if self.scale == 0:
                 return prediction
-            if self.min_signal > 0:
-                signal = process.coefficients(t)[0].to(x.device)
-                active = signal >= self.min_signal
-                if not bool(active.any()):
-                    return prediction
-                delta = self.scale * self.log_prob_gradient(x, t)
-                delta = delta * active.to(delta.dtype).reshape(-1, *([1] * (x.dim() - 1)))
-                return process.add_score(prediction, x, t, delta)
-            return process.add_score(prediction, x, t, self.scale * self.log_prob_gradient(x, t))
+            active = process.coefficients(t)[0].to(x.device) >= self.min_signal  # all True for min_signal 0
+            if not bool(active.any()):
+                return prediction
+            delta = self.scale * self.log_prob_gradient(x, t) * expand_as(active, x)
+            return process.add_score(prediction, x, t, delta)
 
         return guided
 
