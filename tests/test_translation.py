@@ -20,6 +20,7 @@ from diffs2st.training.harness import train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
+from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder
 from diffs2st.translation.search import beam_search, greedy_search
 from diffs2st.translation.tokenizer import BOS, EOS, build_symbols
 
@@ -67,7 +68,7 @@ def test_encoder_shapes_and_padding_does_not_change_real_frames():
 
 def _markov_scorer(table: torch.Tensor):
     """Next-token log-probs depend only on the last token: an analytic model for the searches."""
-    def score(prefixes, rows):
+    def score(prefixes, rows, parents):
         return table[prefixes[:, -1]]
     return score
 
@@ -85,6 +86,35 @@ def test_greedy_and_beam_search_on_an_analytic_model():
     # without length normalisation, the single token 5 (.45 * .99 = .45) is the most probable sequence
     beam = beam_search(_markov_scorer(table), batch=2, max_len=5, beam=3, length_penalty=0.0)
     assert beam == [[5], [5]]
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_incremental_decoding_equals_the_full_pass(beam):
+    """The cached one-position-per-step scorer gives the full recomputation's log-probs and the same search result,
+    also when beam search reorders the prefixes (two memories, as in the target decoder, one of them padded)."""
+    torch.manual_seed(0)
+    decoder = TransformerDecoder(vocab_size=12, d_model=32, layers=2, heads=4, ff_mult=2, dropout=0.1, memories=2)
+    decoder.eval()
+    memories = [(torch.randn(2, 7, 32), torch.tensor([[True] * 7, [True] * 4 + [False] * 3])),
+                (torch.randn(2, 5, 32), torch.ones(2, 5, dtype=torch.bool))]
+    seen = []
+
+    def full(prefixes, rows, parents):
+        logits, _ = decoder(prefixes, [(m[rows], k[rows]) for m, k in memories])
+        seen.append((prefixes, rows, parents))
+        return logits[:, -1].log_softmax(-1)
+
+    with torch.inference_mode():
+        expected = beam_search(full, batch=2, max_len=9, beam=beam)
+        incremental = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        calls = list(seen)
+        for prefixes, rows, parents in calls:  # replay the search's calls, reorderings included
+            torch.testing.assert_close(incremental(prefixes, rows, parents), full(prefixes, rows, parents),
+                                       atol=1e-5, rtol=1e-5)
+        fresh = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        assert beam_search(fresh, batch=2, max_len=9, beam=beam) == expected
+    reordered = [p for _, _, p in calls[1:] if not torch.equal(p, torch.arange(len(p)))]
+    assert len(calls) > 3 and (beam == 1 or reordered)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

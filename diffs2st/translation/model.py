@@ -29,7 +29,7 @@ from ..audio.normalization import MelNormalizer
 from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
-from .decoder import TransformerDecoder
+from .decoder import IncrementalDecoder, TransformerDecoder
 from .search import beam_search
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
 
@@ -200,10 +200,7 @@ class SpeechTranslator(nn.Module):
         if self.source_decoder is None:
             return self._ctc_greedy(encoded, enc_mask), src_states, src_input
 
-        def source_scorer(prefixes, rows):
-            logits, _ = self.source_decoder(prefixes, [(encoded[rows], enc_mask[rows])])
-            return logits[:, -1].log_softmax(-1)
-
+        source_scorer = IncrementalDecoder(self.source_decoder, lambda rows: [(encoded[rows], enc_mask[rows])])
         src_ids = beam_search(source_scorer, encoded.shape[0], self.config.max_text_length, beam, length_penalty,
                               encoded.device)
         if self.config.variant == "multi-decoder":
@@ -243,11 +240,7 @@ class SpeechTranslator(nn.Module):
                 memories.append((src_states[rows], src_input[rows] != PAD))
             return memories
 
-        def target_scorer(prefixes, rows):
-            logits, _ = self.target_decoder(prefixes, memories_for(rows))
-            return logits[:, -1].log_softmax(-1)
-
-        tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
+        tgt_ids = beam_search(IncrementalDecoder(self.target_decoder, memories_for), batch, max_len, beam, length_penalty, device)
         rows = torch.arange(batch, device=device)
         states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
         timings["target_decoder"] = time.perf_counter() - start

@@ -1,7 +1,9 @@
 """Batched greedy and beam search over any autoregressive scorer.
 
-A scorer is ``next_log_probs(prefixes (n, length), rows (n,)) -> (n, vocab)`` log-probabilities of the next token,
-where ``rows`` says which batch item each prefix belongs to (beam search expands items into several prefixes).
+A scorer is ``next_log_probs(prefixes (n, length), rows (n,), parents) -> (n, vocab)`` log-probabilities of the next
+token, where ``rows`` says which batch item each prefix belongs to (beam search expands items into several prefixes)
+and ``parents`` (n,) which prefix of the previous call each prefix extends by one token (None at the first call, when
+every prefix is bos): what a scorer that caches per-prefix state (`decoder.IncrementalDecoder`) reorders by.
 Both searches return, per batch item, the best token sequence without bos/eos.
 """
 
@@ -13,7 +15,7 @@ import torch
 
 from .tokenizer import BOS, EOS
 
-Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 def greedy_search(next_log_probs: Scorer, batch: int, max_len: int, device: torch.device | str = "cpu"
@@ -22,8 +24,10 @@ def greedy_search(next_log_probs: Scorer, batch: int, max_len: int, device: torc
     prefixes = torch.full((batch, 1), BOS, dtype=torch.long, device=device)
     rows = torch.arange(batch, device=device)
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    parents = None
     for _ in range(max_len):
-        tokens = next_log_probs(prefixes, rows).argmax(dim=-1)
+        tokens = next_log_probs(prefixes, rows, parents).argmax(dim=-1)
+        parents = rows
         tokens = torch.where(finished, torch.full_like(tokens, EOS), tokens)
         prefixes = torch.cat([prefixes, tokens[:, None]], dim=1)
         finished |= tokens == EOS
@@ -43,12 +47,14 @@ def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4,
     scores = torch.zeros(batch, beam, device=device)
     scores[:, 1:] = float("-inf")  # all beams start identical: keep one alive
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+    parents = None
     for step in range(max_len):
-        log_probs = next_log_probs(prefixes, rows)  # (batch*beam, vocab)
+        log_probs = next_log_probs(prefixes, rows, parents)  # (batch*beam, vocab)
         vocab = log_probs.shape[-1]
         candidates = (scores.reshape(-1, 1) + log_probs).reshape(batch, beam * vocab)
         top_scores, top_index = candidates.topk(2 * beam, dim=-1)
-        new_prefixes, new_scores = [], torch.full((batch, beam), float("-inf"), device=device)
+        new_prefixes, new_parents = [], []
+        new_scores = torch.full((batch, beam), float("-inf"), device=device)
         for item in range(batch):
             kept = 0
             for score, index in zip(top_scores[item].tolist(), top_index[item].tolist()):
@@ -61,12 +67,15 @@ def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4,
                     continue
                 if kept < beam:
                     new_prefixes.append(torch.cat([sequence, sequence.new_tensor([token])]))
+                    new_parents.append(item * beam + origin)
                     new_scores[item, kept] = score
                     kept += 1
             while kept < beam:  # pad dead beams (score -inf) so shapes stay fixed
                 new_prefixes.append(torch.cat([prefixes[item * beam], prefixes.new_tensor([EOS])]))
+                new_parents.append(item * beam)
                 kept += 1
         prefixes, scores = torch.stack(new_prefixes), new_scores
+        parents = torch.tensor(new_parents, dtype=torch.long, device=device)
         best_alive = scores.max(dim=-1).values
         if all(finished[i] and max(s for s, _ in finished[i]) >= best_alive[i].item() / max(1, step + 2)
                ** length_penalty for i in range(batch)):

@@ -20,7 +20,7 @@ from ..errors import ConfigError, DataError
 from ..registry import MODELS
 from ..training.tasks import TASKS
 from .conformer import sinusoid_table
-from .decoder import TransformerDecoder
+from .decoder import IncrementalDecoder, TransformerDecoder
 from .search import beam_search
 from .tokenizer import EOS, PAD, CharTokenizer, build_symbols
 
@@ -83,10 +83,7 @@ class TextTranslator(nn.Module):
         src = self.src_tokenizer.batch(texts).to(self.embedding.weight.device)
         memory, mask = self.encode(src)
 
-        def scorer(prefixes, rows):
-            logits, _ = self.decoder(prefixes, [(memory[rows], mask[rows])])
-            return logits[:, -1].log_softmax(-1)
-
+        scorer = IncrementalDecoder(self.decoder, lambda rows: [(memory[rows], mask[rows])])
         ids = beam_search(scorer, len(texts), self.config.max_text_length, beam, 1.0, memory.device)
         return [self.tgt_tokenizer.decode(row) for row in ids]
 
