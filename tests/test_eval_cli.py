@@ -114,3 +114,20 @@ def test_data_check_on_a_tiny_corpus(s2st_corpus, tmp_path, capsys):
     assert "Goals:" in (corpus / "selfcheck" / "selfcheck.md").read_text()
     code = main(["data", "check", str(tmp_path / "nothing")])
     assert code == 2 and "holds none of the manifests" in capsys.readouterr().err
+
+
+def test_same_base_voice_pairs_only_compare_speakers_of_one_flite_voice():
+    """The within-base-voice EER's different-speaker pairs share a base voice; same-speaker pairs are unchanged."""
+    import random
+
+    from diffs2st.data.selfcheck import _pair_scores
+
+    rows = [{"speaker": s, "base_voice": v, "tgt_embedding": np.array(e, dtype=float)}
+            for s, v, e in [("a", "slt", [1, 0]), ("a", "slt", [1, 0]), ("b", "slt", [0.6, 0.8]),
+                            ("c", "awb", [0, 1]), ("c", "awb", [0, 1])]]
+    same, different = _pair_scores(rows, "tgt_embedding", "tgt_embedding", False, random.Random(0))
+    same_voice, different_voice = _pair_scores(rows, "tgt_embedding", "tgt_embedding", False, random.Random(0),
+                                               same_base_voice=True)
+    assert sorted(same) == sorted(same_voice) == [1.0] * 4
+    assert sorted(different_voice) == pytest.approx([0.6] * 4)  # a-b both ways; never a-c or b-c
+    assert len(different) == 16 and min(different) == 0.0

@@ -12,7 +12,7 @@ from .main import add_command
 
 def _markdown(summary: dict, command: str, plot_name: str) -> str:
     columns = ["utterances", "speakers", "target_wer", "worst_speaker_wer", "eer_target_target",
-               "eer_source_target", "sim_same_target_target", "sim_different_target_target", "tgt_seconds_mean",
+               "eer_target_target_same_base_voice", "eer_source_target", "sim_same_target_target", "sim_different_target_target", "tgt_seconds_mean",
                "src_seconds_mean", "clipped_fraction"]
     lines = ["# Corpus self-check", "", "Reproduce with:", "", "```bash", command, "```", "",
              "| split | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]

@@ -2,7 +2,9 @@
 
 - intelligibility of the English targets: pocketsphinx WER, overall and per speaker;
 - voice identity: Resemblyzer similarity of same-speaker vs different-speaker pairs of target utterances, and of
-  source↔target pairs (same speaker across languages vs different speakers), each summarised as an EER;
+  source↔target pairs (same speaker across languages vs different speakers), each summarised as an EER; and the
+  target EER when every different-speaker pair shares its base voice (the flite voice, from the speaker spec): what
+  the speaker transforms alone make distinguishable;
 - duration statistics and the fraction of clipped samples.
 """
 
@@ -41,6 +43,7 @@ def _check_one(item: CheckItem, judges: dict, mel: MelConfig) -> dict:
     speaker = judges["speaker"].model
     return {
         "id": record.id, "split": item.split, "speaker": record.speaker, "reference": record.tgt_text,
+        "base_voice": (record.speaker_spec or {}).get("flite_voice"),
         "transcript": transcript, "wer": utterance_wer(transcript, record.tgt_text),
         "src_seconds": source.size / mel.sample_rate, "tgt_seconds": target.size / mel.sample_rate,
         "clipped": float(np.mean(np.abs(np.concatenate([source, target])) >= CLIP_LEVEL)),
@@ -49,13 +52,15 @@ def _check_one(item: CheckItem, judges: dict, mel: MelConfig) -> dict:
 
 
 def _pair_scores(rows: list[dict], key_a: str, key_b: str, cross: bool, rng: random.Random,
-                 max_pairs: int = 4000) -> tuple[list[float], list[float]]:
+                 max_pairs: int = 4000, same_base_voice: bool = False) -> tuple[list[float], list[float]]:
     """Cosine similarities of (a of one row, b of another) for same-speaker and different-speaker pairs.
 
     ``cross`` also allows a row paired with itself (source vs target of one utterance is a legitimate
-    same-speaker pair); otherwise the two utterances differ."""
+    same-speaker pair); otherwise the two utterances differ. ``same_base_voice`` keeps only pairs whose rows share a
+    known base voice."""
     same, different = [], []
-    pairs = [(i, j) for i in range(len(rows)) for j in range(len(rows)) if cross or i != j]
+    pairs = [(i, j) for i in range(len(rows)) for j in range(len(rows)) if (cross or i != j) and (
+        not same_base_voice or (rows[i]["base_voice"] is not None and rows[i]["base_voice"] == rows[j]["base_voice"]))]
     rng.shuffle(pairs)
     for i, j in pairs[: max_pairs * 4]:
         score = float(np.dot(rows[i][key_a], rows[j][key_b]))
@@ -114,9 +119,11 @@ def _summarize(rows: list[dict], rng: random.Random) -> dict:
         "tgt_seconds_max": float(np.max([r["tgt_seconds"] for r in rows])),
         "clipped_fraction": float(np.mean([r["clipped"] for r in rows])),
     }
-    for name, (key_a, key_b, cross) in {"target_target": ("tgt_embedding", "tgt_embedding", False),
-                                        "source_target": ("src_embedding", "tgt_embedding", True)}.items():
-        same, different = _pair_scores(rows, key_a, key_b, cross, rng)
+    for name, (key_a, key_b, cross, same_voice) in {
+            "target_target": ("tgt_embedding", "tgt_embedding", False, False),
+            "source_target": ("src_embedding", "tgt_embedding", True, False),
+            "target_target_same_base_voice": ("tgt_embedding", "tgt_embedding", False, True)}.items():
+        same, different = _pair_scores(rows, key_a, key_b, cross, rng, same_base_voice=same_voice)
         if same and different:
             summary[f"eer_{name}"] = equal_error_rate(same, different)[0]
             summary[f"sim_same_{name}"] = float(np.mean(same))
