@@ -193,9 +193,11 @@ class SpeechTranslator(nn.Module):
             out[row, : len(ids) + 1] = torch.tensor([BOS, *ids])
         return out
 
-    def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float):
+    def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float,
+                       with_states: bool = True):
         """Source ids per utterance (source decoder, or CTC for the single-decoder variant), and for the
-        multi-decoder the source decoder's states and input that the target decoder attends to."""
+        multi-decoder (unless ``with_states`` is False) the source decoder's states and input that the target
+        decoder attends to."""
         src_states = src_input = None
         if self.source_decoder is None:
             return self._ctc_greedy(encoded, enc_mask), src_states, src_input
@@ -203,7 +205,7 @@ class SpeechTranslator(nn.Module):
         source_scorer = IncrementalDecoder(self.source_decoder, lambda rows: [(encoded[rows], enc_mask[rows])])
         src_ids = beam_search(source_scorer, encoded.shape[0], self.config.max_text_length, beam, length_penalty,
                               encoded.device)
-        if self.config.variant == "multi-decoder":
+        if self.config.variant == "multi-decoder" and with_states:
             src_input = self._decoder_input(src_ids, encoded.device)
             src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
         return src_ids, src_states, src_input
@@ -214,7 +216,7 @@ class SpeechTranslator(nn.Module):
         """Source transcripts only (encoder + source decoding): the first stage of the cascade baseline."""
         mel, lengths = self.features(waves)
         encoded, enc_mask = self.encode(mel, lengths)
-        src_ids, _, _ = self._decode_source(encoded, enc_mask, beam, length_penalty)
+        src_ids, _, _ = self._decode_source(encoded, enc_mask, beam, length_penalty, with_states=False)
         return [self.src_tokenizer.decode(ids) for ids in src_ids]
 
     @torch.inference_mode()
