@@ -492,7 +492,7 @@ def test_small_mlp_learns_the_mixture_with_flow_matching():
         optimiser.step()
     net.eval()
     x = sample("ode_heun", net, process, process.prior_sample((2000, 2), generator=generator), 30).double()
-    assert time.perf_counter() - started < 20
+    assert time.perf_counter() - started < 60  # keeps the suite fast; loose enough for a loaded 2-core machine
     nearest = torch.cdist(x, MEANS).min(1).values
     # The component std is ≤ 0.8, so a sample more than 1.6 from both means is a > 2σ outlier; a model that had
     # not learned the modes (e.g. noise) would put most samples there.
