@@ -3,10 +3,11 @@
     python benchmarks/vocoders.py --manifest corpora/synth-cvss/test-unseen-speakers.jsonl \
         [--checkpoint runs/vocoder-istft/model ...] [--refine-iters 0 8 16 32] [--bundled ROW] [--limit 50]
 
-Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given. Judges (DESIGN §5,
-`diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine similarity to the
-original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The originals are scored
-too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png. Not run by the tests (minutes of CPU).
+Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given.
+Judges (DESIGN §5, `diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine
+similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
+originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png.
+Not run by the tests (minutes of CPU).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled
     for name, r in results.items():
         rtf = "—" if r["rtf"] is None else f"{r['rtf']:.4f}"
         gap = "—" if r["rtf"] is None else f"{r['wer_gap']:+.3f} ± {r['wer_gap_se']:.3f}"
-        lines.append(f"| {name} | {r['wer']:.3f} | {gap} | {r['sim']:.3f} | {r['pesq_wb']:.2f} | {r['dnsmos_ovrl']:.2f} | "
+        lines.append(f"| {name} | {r['wer']:.3f} | {gap} | {r['sim']:.3f} | {r['pesq_wb']:.2f} | "
+                     f"{r['dnsmos_ovrl']:.2f} | "
                      f"{rtf} |")
     if bundled:
         lines += ["", f"## Goals for the bundled vocoder (`{bundled}`)", ""]

@@ -32,6 +32,18 @@ class CrossAttention(nn.Module):
         out, _ = self.attention(self.norm(x), memory, memory, key_padding_mask=~memory_mask, need_weights=False)
         return x + self.dropout(out)
 
+    def memory_keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The memory's projected keys and values, split into heads: computed once per search (`step`)."""
+        d = self.attention.embed_dim
+        keys, values = F.linear(memory, self.attention.in_proj_weight[d:], self.attention.in_proj_bias[d:]).chunk(2, -1)
+        return _split_heads(keys, self.attention.num_heads), _split_heads(values, self.attention.num_heads)
+
+    def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`forward` for one position (batch, 1, d) over `memory_keys_values` (inference: no dropout)."""
+        d = self.attention.embed_dim
+        query = F.linear(self.norm(x), self.attention.in_proj_weight[:d], self.attention.in_proj_bias[:d])
+        return x + _attend(self.attention, query, keys, values, mask[:, None, None])
+
 
 class DecoderLayer(nn.Module):
     def __init__(self, d_model: int, heads: int, ff_mult: int, dropout: float, memories: int) -> None:
@@ -52,6 +64,20 @@ class DecoderLayer(nn.Module):
             x = attention(x, memory, mask)
         return x + self.ff(x)
 
+    def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor],
+             memories: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """`forward` for the next position x (batch, 1, d): ``cache`` holds the split-head keys and values of the
+        positions before it, ``memories`` each memory's (keys, values, mask); returns x and the extended cache."""
+        attention = self.self_attention
+        query, key, value = F.linear(self.self_norm(x), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
+        keys = torch.cat([cache[0], _split_heads(key, attention.num_heads)], dim=2)
+        values = torch.cat([cache[1], _split_heads(value, attention.num_heads)], dim=2)
+        x = x + _attend(attention, query, keys, values)
+        for attention, (memory_keys, memory_values, mask) in zip(self.cross, memories):
+            x = attention.step(x, memory_keys, memory_values, mask)
+        return x + self.ff(x), (keys, values)
+
 
 class TransformerDecoder(nn.Module):
     """Autoregressive decoder over ``memories`` (1: the encoder; 2: the encoder and the source decoder)."""
@@ -66,12 +92,16 @@ class TransformerDecoder(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.project = nn.Linear(d_model, vocab_size)
 
+    def embed(self, tokens: torch.Tensor, first_position: int = 0) -> torch.Tensor:
+        """Token embeddings plus sinusoidal positions first_position, first_position + 1, ..."""
+        positions = torch.arange(first_position, first_position + tokens.shape[1], device=tokens.device)
+        # no sqrt(d) scaling: with N(0, 1) embeddings, tokens and positions then weigh alike (characters repeat)
+        return self.embedding(tokens) + sinusoid_table(positions, self.d_model)
+
     def states(self, tokens: torch.Tensor, memories: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         """(batch, length) token ids -> final hidden states (batch, length, d_model)."""
         length = tokens.shape[1]
-        # no sqrt(d) scaling: with N(0, 1) embeddings, tokens and positions then weigh alike (characters repeat)
-        x = self.embedding(tokens) + sinusoid_table(torch.arange(length, device=tokens.device), self.d_model)
-        x = self.dropout(x)
+        x = self.dropout(self.embed(tokens))
         causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).triu(1)
         padding = tokens == PAD
         for layer in self.layers:
@@ -84,23 +114,17 @@ class TransformerDecoder(nn.Module):
         return self.project(states), states
 
 
+
 def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     """(batch, length, d) -> (batch, heads, length, d / heads)."""
     b, n, d = x.shape
     return x.reshape(b, n, heads, d // heads).transpose(1, 2)
 
 
-def _projections(attention: nn.MultiheadAttention) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-    """The (weight, bias) of the query, key and value projections of an `nn.MultiheadAttention`."""
-    return tuple(zip(attention.in_proj_weight.chunk(3), attention.in_proj_bias.chunk(3)))
-
-
 def _attend(attention: nn.MultiheadAttention, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
             mask: torch.Tensor | None = None) -> torch.Tensor:
-    """One query position (batch, 1, d) over split-head keys/values -> the attention's output (batch, 1, d)."""
-    (wq, bq), _, _ = _projections(attention)
-    q = _split_heads(F.linear(query, wq, bq), attention.num_heads)
-    out = F.scaled_dot_product_attention(q, keys, values, attn_mask=None if mask is None else mask[:, None, None])
+    """A projected query (batch, 1, d) over split-head keys/values -> ``attention``'s output (batch, 1, d)."""
+    out = F.scaled_dot_product_attention(_split_heads(query, attention.num_heads), keys, values, attn_mask=mask)
     return attention.out_proj(out.transpose(1, 2).reshape(query.shape))
 
 
@@ -117,15 +141,12 @@ class IncrementalDecoder:
 
     def _start(self, rows: torch.Tensor) -> None:
         memories = self.memories_for(rows)
-        self.self_cache, self.memory_cache = [], []
-        for layer in self.decoder.layers:
-            projected = []
-            for cross, (memory, mask) in zip(layer.cross, memories):
-                _, (wk, bk), (wv, bv) = _projections(cross.attention)
-                heads = cross.attention.num_heads
-                projected.append((_split_heads(F.linear(memory, wk, bk), heads),
-                                  _split_heads(F.linear(memory, wv, bv), heads), mask))
-            self.memory_cache.append(projected)
+        heads = self.decoder.layers[0].self_attention.num_heads
+        empty = memories[0][0].new_zeros(len(rows), heads, 0, self.decoder.d_model // heads)
+        self.self_cache = [(empty, empty) for _ in self.decoder.layers]
+        self.memory_cache = [[(*cross.memory_keys_values(memory), mask)
+                              for cross, (memory, mask) in zip(layer.cross, memories)]
+                             for layer in self.decoder.layers]
 
     def _reorder(self, parents: torch.Tensor) -> None:
         self.self_cache = [(k[parents], v[parents]) for k, v in self.self_cache]
@@ -139,22 +160,7 @@ class IncrementalDecoder:
             self._start(rows)
         else:
             self._reorder(parents)
-        decoder, position = self.decoder, prefixes.shape[1] - 1
-        positions = torch.tensor([position], device=prefixes.device)
-        x = decoder.embedding(prefixes[:, -1:]) + sinusoid_table(positions, decoder.d_model)
-        for index, layer in enumerate(decoder.layers):
-            h = layer.self_norm(x)
-            _, (wk, bk), (wv, bv) = _projections(layer.self_attention)
-            heads = layer.self_attention.num_heads
-            k, v = _split_heads(F.linear(h, wk, bk), heads), _split_heads(F.linear(h, wv, bv), heads)
-            if index < len(self.self_cache):
-                k = torch.cat([self.self_cache[index][0], k], dim=2)
-                v = torch.cat([self.self_cache[index][1], v], dim=2)
-                self.self_cache[index] = (k, v)
-            else:
-                self.self_cache.append((k, v))
-            x = x + _attend(layer.self_attention, h, k, v)
-            for cross, (keys, values, mask) in zip(layer.cross, self.memory_cache[index]):
-                x = x + _attend(cross.attention, cross.norm(x), keys, values, mask)
-            x = x + layer.ff(x)
-        return decoder.project(decoder.norm(x))[:, -1].log_softmax(-1)
+        x = self.decoder.embed(prefixes[:, -1:], first_position=prefixes.shape[1] - 1)
+        for index, layer in enumerate(self.decoder.layers):
+            x, self.self_cache[index] = layer.step(x, self.self_cache[index], self.memory_cache[index])
+        return self.decoder.project(self.decoder.norm(x))[:, -1].log_softmax(-1)

@@ -242,7 +242,8 @@ class SpeechTranslator(nn.Module):
                 memories.append((src_states[rows], src_input[rows] != PAD))
             return memories
 
-        tgt_ids = beam_search(IncrementalDecoder(self.target_decoder, memories_for), batch, max_len, beam, length_penalty, device)
+        target_scorer = IncrementalDecoder(self.target_decoder, memories_for)
+        tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
         rows = torch.arange(batch, device=device)
         states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
         timings["target_decoder"] = time.perf_counter() - start
