@@ -10,7 +10,7 @@ reference English audio of the SAME records under the same judge: corpus BLEU de
 so a subset is never compared with the whole split's ceiling), text BLEU of the translation, Resemblyzer similarity
 of the output to the source and to the reference target (ceiling and floor from docs/benchmarks/ceilings.json, the
 whole split: two utterances of the same speaker; a wrong speaker), DNSMOS, and RTF end to end and per stage (seconds
-per second of source audio).
+per second of source audio); then direct and cascade take turns on the same clips for a paired speed comparison.
 Then a sweep over sampling steps x voice guidance for the direct model on test-unseen speakers. Writes s2st.json,
 s2st.md and s2st.png. Not run by the tests (CPU hours at full size: use --limit).
 """
@@ -76,6 +76,33 @@ def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int) -> dict:
     return {"asr_bleu": scores["asr_bleu"], "utterances": len(items)}
 
 
+def head_to_head(systems: dict, manifest: Path, limit: int, repeats: int = 2, **options) -> dict:
+    """Speed of the systems on the same clips, taking turns clip by clip (so a change in machine load hits all of
+    them alike): per system the RTF over the clips, and per pair of systems the mean per-clip ratio of seconds with
+    its standard error. Each clip is translated ``repeats`` times per system in alternating order."""
+    records = read_manifest(manifest, S2STRecord)[:limit]
+    names = list(systems)
+    seconds = {name: [] for name in names}
+    audio = 0.0
+    for index, record in enumerate(tqdm(records, desc="head to head", leave=False)):
+        wave = load_audio(resolve_audio(manifest, record.src_audio), systems[names[0]].mel.sample_rate,
+                          max_seconds=None)
+        audio += len(wave) / systems[names[0]].mel.sample_rate
+        spent = {name: 0.0 for name in names}
+        for repeat in range(repeats):
+            order = names if (index + repeat) % 2 == 0 else names[::-1]
+            for name in order:
+                spent[name] += systems[name].translate(wave, **options).timings["total"]
+        for name in names:
+            seconds[name].append(spent[name] / repeats)
+    out = {"clips": len(records), "repeats": repeats, "rtf": {n: sum(seconds[n]) / audio for n in names}}
+    if len(names) == 2:
+        ratio = np.array(seconds[names[0]]) / np.array(seconds[names[1]])
+        out["ratio"] = {"pair": f"{names[0]}/{names[1]}", "mean": float(ratio.mean()),
+                        "standard_error": float(ratio.std(ddof=1) / np.sqrt(len(ratio))) if len(ratio) > 1 else None}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pretrained", default="pretrained", help="folder with the components (see above)")
@@ -92,6 +119,8 @@ def main() -> int:
     parser.add_argument("--work", default="out/s2st-benchmark", help="where the generated audio goes")
     parser.add_argument("--jobs", type=int, default=1, help="judge worker processes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--speed-limit", type=int, default=40,
+                        help="test-unseen clips of the direct vs cascade head-to-head timing (0: skip)")
     parser.add_argument("--out", default="docs/benchmarks")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -124,6 +153,11 @@ def main() -> int:
             table.append(row)
             print(f"{name} {split}: ASR-BLEU {row['asr_bleu']:.1f} ({row['asr_bleu_fraction']:.0%} of ceiling), "
                   f"SIM target {row['sim_to_target']:.3f}, RTF {row['rtf']:.3f}")
+    speed = None
+    if args.speed_limit and len(systems) > 1:
+        speed = head_to_head(systems, Path(args.corpus) / "test-unseen-speakers.jsonl", args.speed_limit,
+                             steps=args.steps, voice_guidance=args.voice_guidance, temperature=args.temperature)
+        print(f"head to head: {speed}")
     sweep, sweep_ceiling = [], None
     if args.sweep_limit:
         manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
@@ -135,13 +169,14 @@ def main() -> int:
                                    voice_guidance=guidance, temperature=args.temperature)
                 scores = judge(manifest, out_dir, args.sweep_limit, args.jobs)
                 sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
-    goals = goal_lines(table, ceilings, args.threads)
+    goals = goal_lines(table, ceilings, args.threads, speed)
     meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit,
             "threads": args.threads, "temperature": args.temperature, "ceilings": ceilings,
             "sweep_ceiling": sweep_ceiling}
-    atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "sweep": sweep, "goals": goals},
+    atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "head_to_head": speed,
+                                                       "sweep": sweep, "goals": goals},
                                                       indent=2) + "\n").encode())
-    report = markdown(table, sweep, ceilings, sweep_ceiling, goals, command, args.threads)
+    report = markdown(table, speed, sweep, ceilings, sweep_ceiling, goals, command, args.threads)
     atomic_write_bytes(out / "s2st.md", report.encode())
     if sweep:
         plot(sweep, sweep_ceiling, out / "s2st.png")
@@ -149,7 +184,7 @@ def main() -> int:
     return 0
 
 
-def goal_lines(table: list[dict], ceilings: dict, threads: int) -> list[str]:
+def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | None = None) -> list[str]:
     rows = {(r["system"], r["split"]): r for r in table}
     direct = rows.get(("direct", "test-unseen-speakers"))
     if direct is None:
@@ -164,14 +199,23 @@ def goal_lines(table: list[dict], ceilings: dict, threads: int) -> list[str]:
              f"{'met' if direct['rtf'] <= 0.3 else 'NOT met'}"]
     cascade = rows.get(("cascade", "test-unseen-speakers"))
     if cascade is not None:
-        met = direct["asr_bleu"] >= cascade["asr_bleu"] and direct["rtf"] < cascade["rtf"]
+        if speed and "ratio" in speed:  # the head-to-head: same clips, taking turns; faster beyond two s.e.
+            ratio = speed["ratio"]
+            error = ratio["standard_error"] or 0.0
+            faster = ratio["mean"] + 2 * error < 1.0
+            timing = (f"time ratio direct/cascade {ratio['mean']:.3f} ± {error:.3f} over {speed['clips']} clips "
+                      f"taking turns")
+        else:
+            faster = direct["rtf"] < cascade["rtf"]
+            timing = f"RTF {direct['rtf']:.3f} vs {cascade['rtf']:.3f}"
+        met = direct["asr_bleu"] >= cascade["asr_bleu"] and faster
         lines.append(f"direct >= cascade on ASR-BLEU ({direct['asr_bleu']:.1f} vs {cascade['asr_bleu']:.1f}) and "
-                     f"faster (RTF {direct['rtf']:.3f} vs {cascade['rtf']:.3f}) -> {'met' if met else 'NOT met'}")
+                     f"faster ({timing}) -> {'met' if met else 'NOT met'}")
     return lines
 
 
-def markdown(table: list[dict], sweep: list[dict], ceilings: dict, sweep_ceiling: dict | None, goals: list[str],
-             command: str, threads: int) -> str:
+def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings: dict, sweep_ceiling: dict | None,
+             goals: list[str], command: str, threads: int) -> str:
     lines = ["# Direct S2ST vs cascade on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command,
              "```", "", "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
@@ -190,6 +234,15 @@ def markdown(table: list[dict], sweep: list[dict], ceilings: dict, sweep_ceiling
                      f"{r['text_bleu']:.1f} | {r['sim_to_source']:.3f} | {r['sim_to_target']:.3f} | "
                      f"{ceiling['sim_to_target']:.3f} / {ceiling['sim_wrong_speaker']:.3f} | "
                      f"{r['dnsmos_ovrl']:.2f} | {r['rtf']:.3f} | {stages} |")
+    if speed:
+        rtfs = ", ".join(f"{name} {value:.3f}" for name, value in speed["rtf"].items())
+        lines += ["", "## Head to head (test-unseen speakers)", "",
+                  f"The first {speed['clips']} clips, each translated {speed['repeats']} times by every system, the "
+                  f"systems taking turns clip by clip so that load on the machine hits them alike. RTF: {rtfs}."]
+        if "ratio" in speed:
+            error = speed["ratio"]["standard_error"] or 0.0
+            lines.append(f"Per-clip time ratio {speed['ratio']['pair']}: {speed['ratio']['mean']:.3f} ± {error:.3f} "
+                         "(mean ± standard error).")
     if sweep:
         lines += ["", "## Sampling steps x voice guidance (direct, test-unseen speakers)", "",
                   f"The first {sweep_ceiling['utterances']} records; their reference audio's ASR-BLEU (the ceiling): "

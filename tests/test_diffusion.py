@@ -524,3 +524,22 @@ def test_classifier_guidance_is_off_where_the_signal_is_below_min_signal():
     mixed = torch.tensor([49, 49, 10, 10])
     out = guarded(x, mixed, None)
     assert torch.equal(out[:2], denoiser(x, mixed, None)[:2]) and torch.equal(out[2:], plain(x, mixed, None)[2:])
+
+
+def test_classifier_free_guidance_in_one_doubled_call_equals_two_calls():
+    """The guided prediction from one call on [cond; null] equals (1 + w)·D(x | c) − w·D(x | null) from two calls,
+    and only the entries named in drop_keys are nulled (the frame prior stays in both halves)."""
+    torch.manual_seed(0)
+    calls = []
+
+    def denoiser(x, t, cond):
+        calls.append(x.shape[0])
+        return torch.tanh(x * cond["mu"] + cond["global"][:, :, None] + t[:, None, None])
+
+    x, t = torch.randn(3, 4, 5), torch.rand(3)
+    cond = {"mu": torch.randn(3, 4, 5), "global": torch.randn(3, 4), "mask": torch.ones(3, 5, dtype=torch.bool)}
+    guided = ClassifierFreeGuidance(2.0, drop_keys=("global",)).wrap(denoiser, None)(x, t, cond)
+    null = {**cond, "global": torch.zeros(3, 4)}
+    expected = 3.0 * denoiser(x, t, cond) - 2.0 * denoiser(x, t, null)
+    torch.testing.assert_close(guided, expected)
+    assert calls[0] == 6  # one call, doubled batch

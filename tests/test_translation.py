@@ -22,7 +22,7 @@ from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, Spee
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
 from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder
 from diffs2st.translation.search import beam_search, greedy_search
-from diffs2st.translation.tokenizer import BOS, EOS, build_symbols
+from diffs2st.translation.tokenizer import BOS, EOS, PAD, build_symbols
 
 TEXTS = [("le chat dort.", "the cat sleeps."), ("où est-il ?", "where is he?")]
 
@@ -115,6 +115,32 @@ def test_incremental_decoding_equals_the_full_pass(beam):
         assert beam_search(fresh, batch=2, max_len=9, beam=beam) == expected
     reordered = [p for _, _, p in calls[1:] if not torch.equal(p, torch.arange(len(p)))]
     assert len(calls) > 3 and (beam == 1 or reordered)
+
+
+def test_greedy_search_hands_back_the_states_it_computed():
+    """After a greedy search the decoder's final states of bos + each result come from the search (no second pass)
+    and equal the full pass at every real position; a beam search or a sequence cut at max_len gets None."""
+    torch.manual_seed(1)
+    decoder = TransformerDecoder(vocab_size=12, d_model=32, layers=2, heads=4, ff_mult=2, dropout=0.1, memories=2)
+    decoder.eval()
+    with torch.no_grad():  # a random decoder rarely stops: make eos likely so the results differ in length
+        decoder.project.bias[EOS] += 0.5
+        decoder.project.bias[[PAD, BOS]] -= 5.0
+    memories = [(torch.randn(3, 7, 32), torch.tensor([[True] * 7, [True] * 4 + [False] * 3, [True] * 7])),
+                (torch.randn(3, 5, 32), torch.ones(3, 5, dtype=torch.bool))]
+    with torch.inference_mode():
+        scorer = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        found = greedy_search(scorer, batch=3, max_len=12)
+        assert len({len(ids) for ids in found}) > 1 and max(map(len, found)) < 12
+        recorded = scorer.states_of(found)
+        full = decoder.states(SpeechTranslator._decoder_input(found, "cpu"), memories)
+        for row, ids in enumerate(found):
+            torch.testing.assert_close(recorded[row, : len(ids) + 1], full[row, : len(ids) + 1], atol=1e-5, rtol=1e-5)
+
+        cut = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        assert cut.states_of(greedy_search(cut, batch=3, max_len=2)) is None  # [9, 6, 8] cut to [9, 6]
+        beams = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        assert beams.states_of(beam_search(beams, batch=3, max_len=12, beam=2)) is None
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

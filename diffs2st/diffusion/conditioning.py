@@ -57,3 +57,16 @@ def null_condition(cond: Any, keys: tuple[str, ...] | None = None) -> Any:
     if batch is None:
         return None
     return drop_condition(cond, torch.ones(batch, dtype=torch.bool), keys)
+
+
+def concat_conditions(first: Any, second: Any) -> Any:
+    """Two conditions of the same structure joined along the batch (what one call for both halves reads)."""
+    if first is None or second is None:
+        if first is not None or second is not None:
+            raise TypeError("cannot join a condition with None")
+        return None
+    if isinstance(first, torch.Tensor):
+        return torch.cat([first, second])
+    if isinstance(first, dict):
+        return {k: (torch.cat([v, second[k]]) if isinstance(v, torch.Tensor) else v) for k, v in first.items()}
+    raise TypeError(f"a condition must be None, a tensor or a dict of tensors, got {type(first).__name__}")

@@ -132,12 +132,15 @@ class IncrementalDecoder:
     """A search scorer over one `TransformerDecoder` and its memories that extends each prefix by one position per
     call: ``scorer(prefixes, rows, parents) -> (n, vocab)`` next-token log-probabilities (see `search.Scorer`).
 
-    ``memories_for(rows)`` gives the memories of the batch items ``rows``; it is called once, at the first step."""
+    ``memories_for(rows)`` gives the memories of the batch items ``rows``; it is called once, at the first step. A
+    prefix's parent always belongs to the same batch item (`search.Scorer`), so the memories' keys and values never
+    move; only the self-attention caches and the recorded final states follow ``parents``."""
 
     def __init__(self, decoder: TransformerDecoder, memories_for) -> None:
         self.decoder, self.memories_for = decoder, memories_for
         self.self_cache: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.memory_cache: list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = []
+        self.final_states: list[torch.Tensor] = []  # per call (n, 1, d_model): what `TransformerDecoder.states` gives
 
     def _start(self, rows: torch.Tensor) -> None:
         memories = self.memories_for(rows)
@@ -147,11 +150,13 @@ class IncrementalDecoder:
         self.memory_cache = [[(*cross.memory_keys_values(memory), mask)
                               for cross, (memory, mask) in zip(layer.cross, memories)]
                              for layer in self.decoder.layers]
+        self.final_states = []
 
     def _reorder(self, parents: torch.Tensor) -> None:
+        if torch.equal(parents, torch.arange(len(parents), device=parents.device)):
+            return  # greedy search, or beams that kept their order: nothing moves
         self.self_cache = [(k[parents], v[parents]) for k, v in self.self_cache]
-        self.memory_cache = [[(k[parents], v[parents], m[parents]) for k, v, m in layer]
-                             for layer in self.memory_cache]
+        self.final_states = [s[parents] for s in self.final_states]
 
     def __call__(self, prefixes: torch.Tensor, rows: torch.Tensor, parents: torch.Tensor | None) -> torch.Tensor:
         if parents is None:
@@ -163,4 +168,16 @@ class IncrementalDecoder:
         x = self.decoder.embed(prefixes[:, -1:], first_position=prefixes.shape[1] - 1)
         for index, layer in enumerate(self.decoder.layers):
             x, self.self_cache[index] = layer.step(x, self.self_cache[index], self.memory_cache[index])
-        return self.decoder.project(self.decoder.norm(x))[:, -1].log_softmax(-1)
+        x = self.decoder.norm(x)
+        self.final_states.append(x)
+        return self.decoder.project(x)[:, -1].log_softmax(-1)
+
+    def states_of(self, sequences: list[list[int]]) -> torch.Tensor | None:
+        """After a greedy search that returned ``sequences`` (one per batch item, without bos/eos): the final states
+        of bos + each sequence (batch, longest + 1, d_model) as `TransformerDecoder.states` gives them, read from the
+        search instead of recomputed; None where the search did not visit them all (a beam search, whose finished
+        hypotheses left the prefixes, or a sequence cut at max_len)."""
+        positions = max(map(len, sequences), default=0) + 1
+        if not self.final_states or self.final_states[0].shape[0] != len(sequences) or positions > len(self.final_states):
+            return None
+        return torch.cat(self.final_states[:positions], dim=1)

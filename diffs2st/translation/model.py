@@ -207,7 +207,9 @@ class SpeechTranslator(nn.Module):
                               encoded.device)
         if self.config.variant == "multi-decoder" and with_states:
             src_input = self._decoder_input(src_ids, encoded.device)
-            src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
+            src_states = source_scorer.states_of(src_ids)
+            if src_states is None:
+                src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
         return src_ids, src_states, src_input
 
     @torch.inference_mode()
@@ -244,8 +246,10 @@ class SpeechTranslator(nn.Module):
 
         target_scorer = IncrementalDecoder(self.target_decoder, memories_for)
         tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
-        rows = torch.arange(batch, device=device)
-        states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
+        states = target_scorer.states_of(tgt_ids)
+        if states is None:
+            rows = torch.arange(batch, device=device)
+            states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
         timings["target_decoder"] = time.perf_counter() - start
         share = {k: v / batch for k, v in timings.items()}
         return [TranslationResult(self.src_tokenizer.decode(s), self.tgt_tokenizer.decode(t), t,

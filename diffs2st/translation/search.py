@@ -4,6 +4,8 @@ A scorer is ``next_log_probs(prefixes (n, length), rows (n,), parents) -> (n, vo
 token, where ``rows`` says which batch item each prefix belongs to (beam search expands items into several prefixes)
 and ``parents`` (n,) which prefix of the previous call each prefix extends by one token (None at the first call, when
 every prefix is bos): what a scorer that caches per-prefix state (`decoder.IncrementalDecoder`) reorders by.
+``rows`` never changes during a search and a parent always belongs to the same batch item as its child, so per-item
+state (a memory) never needs reordering.
 Both searches return, per batch item, the best token sequence without bos/eos.
 """
 
