@@ -175,8 +175,8 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
-              "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
-              "results": results}
+              "generator_training": generator_training(args.model), "corpus": args.corpus,
+              "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling, "results": results}
     write_report(report, out)
     return 0
 
@@ -185,12 +185,15 @@ def write_report(report: dict, out: Path) -> None:
     """digits.json (with the goal lines), digits.md and digits.png from the measured ``report``."""
     ceiling, results, command = report["ceiling"], report["results"], report["command"]
     report = {**report, "goals": goal_lines(results, ceiling)}
+    if "generator_training" not in report:  # reports written before it was recorded: read it from the checkpoint
+        report["generator_training"] = generator_training(report["model"])
     for key in ("model", "classifier", "vocoder"):  # bundled defaults are absolute paths: show them from the repo
         path = Path(report[key])
         report[key] = str(path.relative_to(REPO)) if path.is_absolute() and path.is_relative_to(REPO) else str(path)
     atomic_write_bytes(out / "digits.json", (json.dumps(report, indent=2) + "\n").encode())
     lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
-             f"Generator `{report['model']}`, vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
+             f"Generator `{report['model']}`{training_note(report['generator_training'])}, "
+             f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
              f"and cell, {report['threads']} CPU threads. Judge: pocketsphinx with a ten-digit grammar "
              "(`diffs2st.judges`). FD and diversity live in the embedding of OUR digit classifier "
              f"(`{report['classifier']}`): they compare our models with each other, they are not a standard FID. "
@@ -212,6 +215,23 @@ def write_report(report: dict, out: Path) -> None:
     atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())
     plot(results, ceiling, out / "digits.png")
     print("\n".join(lines))
+
+
+def generator_training(model: str) -> dict | None:
+    """Training steps and command recorded in the generator checkpoint's metrics.json (None when absent)."""
+    path = Path(model) / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text())
+    return {key: metrics[key] for key in ("steps", "command") if key in metrics}
+
+
+def training_note(training: dict | None) -> str:
+    """' (trained N steps: `command`)' for the report header, or nothing when unknown."""
+    if not training or "steps" not in training:
+        return ""
+    command = f": `{training['command']}`" if training.get("command") else ""
+    return f" (trained {training['steps']} steps{command})"
 
 
 def standard_error(row: dict) -> float:
@@ -239,6 +259,11 @@ def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
     for unguided in [r for r in results if r["guidance"] == 0 and not r.get("classifier_scale")]:
         guided = [r for r in results if r["sampler"] == unguided["sampler"] and r["steps"] == unguided["steps"]
                   and (r["guidance"] > 0 or r.get("classifier_scale"))]
+        headroom = ceiling["judge_accuracy"] - unguided["judge_accuracy"]
+        if guided and headroom <= 2 * standard_error(unguided):
+            lines.append(f"{unguided['sampler']} {unguided['steps']} steps: {weights(unguided)} is already at the "
+                         f"judge's ceiling ({unguided['judge_accuracy']:.3f} vs {ceiling['judge_accuracy']:.3f}): "
+                         "there is no accuracy for guidance to add at this operating point")
         for r in guided:
             difference = r["judge_accuracy"] - unguided["judge_accuracy"]
             noise = (standard_error(r) ** 2 + standard_error(unguided) ** 2) ** 0.5

@@ -36,12 +36,12 @@ class ClassifierFreeGuidance:
         def guided(x: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
             if cond is None or self.scale == 0:
                 return denoiser(x, t, cond)
+            null = null_condition(cond, self.drop_keys)
             if getattr(process, "anchor", None) is not None:
-                conditional = denoiser(x, t, cond)
-                return conditional + self.scale * (conditional - denoiser(x, t, null_condition(cond, self.drop_keys)))
-            both = concat_conditions(cond, null_condition(cond, self.drop_keys))
-            times = torch.cat([t, t]) if t.dim() else t
-            conditional, unconditional = denoiser(torch.cat([x, x]), times, both).chunk(2)
+                conditional, unconditional = denoiser(x, t, cond), denoiser(x, t, null)
+            else:
+                times = torch.cat([t, t]) if t.dim() else t
+                conditional, unconditional = denoiser(torch.cat([x, x]), times, concat_conditions(cond, null)).chunk(2)
             return conditional + self.scale * (conditional - unconditional)
 
         return guided

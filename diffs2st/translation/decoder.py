@@ -178,6 +178,7 @@ class IncrementalDecoder:
         search instead of recomputed; None where the search did not visit them all (a beam search, whose finished
         hypotheses left the prefixes, or a sequence cut at max_len)."""
         positions = max(map(len, sequences), default=0) + 1
-        if not self.final_states or self.final_states[0].shape[0] != len(sequences) or positions > len(self.final_states):
+        visited = len(self.final_states)
+        if not visited or self.final_states[0].shape[0] != len(sequences) or positions > visited:
             return None
         return torch.cat(self.final_states[:positions], dim=1)
