@@ -122,7 +122,12 @@ def main() -> int:
     parser.add_argument("--speed-limit", type=int, default=40,
                         help="test-unseen clips of the direct vs cascade head-to-head timing (0: skip)")
     parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="only rewrite the report (goals, markdown, plot) from an earlier s2st.json")
     args = parser.parse_args()
+    if args.render:
+        print(write_report(json.loads(Path(args.render).read_text()), Path(args.out)))
+        return 0
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
     ceilings = json.loads(Path(args.ceilings).read_text())["results"]
@@ -153,11 +158,11 @@ def main() -> int:
             table.append(row)
             print(f"{name} {split}: ASR-BLEU {row['asr_bleu']:.1f} ({row['asr_bleu_fraction']:.0%} of ceiling), "
                   f"SIM target {row['sim_to_target']:.3f}, RTF {row['rtf']:.3f}")
-    speed = None
+    head = None
     if args.speed_limit and len(systems) > 1:
-        speed = head_to_head(systems, Path(args.corpus) / "test-unseen-speakers.jsonl", args.speed_limit,
-                             steps=args.steps, voice_guidance=args.voice_guidance, temperature=args.temperature)
-        print(f"head to head: {speed}")
+        head = head_to_head(systems, Path(args.corpus) / "test-unseen-speakers.jsonl", args.speed_limit,
+                            steps=args.steps, voice_guidance=args.voice_guidance, temperature=args.temperature)
+        print(f"head to head: {head}")
     sweep, sweep_ceiling = [], None
     if args.sweep_limit:
         manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
@@ -169,19 +174,25 @@ def main() -> int:
                                    voice_guidance=guidance, temperature=args.temperature)
                 scores = judge(manifest, out_dir, args.sweep_limit, args.jobs)
                 sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
-    goals = goal_lines(table, ceilings, args.threads, speed)
     meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit,
             "threads": args.threads, "temperature": args.temperature, "ceilings": ceilings,
             "sweep_ceiling": sweep_ceiling}
-    atomic_write_bytes(out / "s2st.json", (json.dumps({**meta, "results": table, "head_to_head": speed,
-                                                       "sweep": sweep, "goals": goals},
-                                                      indent=2) + "\n").encode())
-    report = markdown(table, speed, sweep, ceilings, sweep_ceiling, goals, command, args.threads)
-    atomic_write_bytes(out / "s2st.md", report.encode())
-    if sweep:
-        plot(sweep, sweep_ceiling, out / "s2st.png")
+    report = write_report({**meta, "results": table, "head_to_head": head, "sweep": sweep}, out)
     print(report)
     return 0
+
+
+def write_report(report: dict, out: Path) -> str:
+    """s2st.json (with the goal lines), s2st.md and s2st.png from the measured ``report``; returns the markdown."""
+    goals = goal_lines(report["results"], report["ceilings"], report["threads"], report.get("head_to_head"))
+    report = {**report, "goals": goals}
+    atomic_write_bytes(out / "s2st.json", (json.dumps(report, indent=2) + "\n").encode())
+    text = markdown(report["results"], report.get("head_to_head"), report["sweep"], report["ceilings"],
+                    report["sweep_ceiling"], goals, report["command"], report["threads"])
+    atomic_write_bytes(out / "s2st.md", text.encode())
+    if report["sweep"]:
+        plot(report["sweep"], report["sweep_ceiling"], out / "s2st.png")
+    return text
 
 
 def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | None = None) -> list[str]:
