@@ -175,8 +175,8 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
-              "generator_training": generator_training(args.model), "corpus": args.corpus,
-              "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling, "results": results}
+              "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
+              "results": results}
     write_report(report, out)
     return 0
 
@@ -185,7 +185,7 @@ def write_report(report: dict, out: Path) -> None:
     """digits.json (with the goal lines), digits.md and digits.png from the measured ``report``."""
     ceiling, results, command = report["ceiling"], report["results"], report["command"]
     report = {**report, "goals": goal_lines(results, ceiling)}
-    if "generator_training" not in report:  # reports written before it was recorded: read it from the checkpoint
+    if "generator_training" not in report:  # recorded at the first render, from the checkpoint
         report["generator_training"] = generator_training(report["model"])
     for key in ("model", "classifier", "vocoder"):  # bundled defaults are absolute paths: show them from the repo
         path = Path(report[key])

@@ -61,9 +61,7 @@ def null_condition(cond: Any, keys: tuple[str, ...] | None = None) -> Any:
 
 def concat_conditions(first: Any, second: Any) -> Any:
     """Two conditions of the same structure joined along the batch (what one call for both halves reads)."""
-    if first is None or second is None:
-        if first is not None or second is not None:
-            raise TypeError("cannot join a condition with None")
+    if first is None:
         return None
     if isinstance(first, torch.Tensor):
         return torch.cat([first, second])

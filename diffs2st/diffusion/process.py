@@ -184,6 +184,11 @@ class GaussianProcess:
         da, ds = self.derivatives(t)
         return torch.sqrt(2 * s * ds - 2 * da / a * s * s)
 
+    @property
+    def anchored(self) -> bool:
+        """Whether a per-example conditioning signal is bound (`bind`): then x must keep that signal's batch."""
+        return False
+
     def bind(self, anchor: torch.Tensor | None) -> "GaussianProcess":
         """This process tied to a conditioning signal (only processes with an anchor use it)."""
         if anchor is not None:

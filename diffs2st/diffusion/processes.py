@@ -191,6 +191,10 @@ class OUVESDE(ContinuousProcess):
         if not 0 < self.sigma_min < self.sigma_max or self.gamma <= 0:
             raise ConfigError("OU-VE needs 0 < sigma_min < sigma_max and gamma > 0")
 
+    @property
+    def anchored(self) -> bool:
+        return self.anchor is not None
+
     def bind(self, anchor: torch.Tensor | None) -> "OUVESDE":
         bound = replace(self)  # a copy: the unbound process stays reusable
         object.__setattr__(bound, "anchor", anchor)

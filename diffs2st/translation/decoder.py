@@ -114,7 +114,6 @@ class TransformerDecoder(nn.Module):
         return self.project(states), states
 
 
-
 def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     """(batch, length, d) -> (batch, heads, length, d / heads)."""
     b, n, d = x.shape
@@ -134,13 +133,15 @@ class IncrementalDecoder:
 
     ``memories_for(rows)`` gives the memories of the batch items ``rows``; it is called once, at the first step. A
     prefix's parent always belongs to the same batch item (`search.Scorer`), so the memories' keys and values never
-    move; only the self-attention caches and the recorded final states follow ``parents``."""
+    move; only the self-attention caches follow ``parents``. Each call's final states are kept while the prefixes
+    keep their order (greedy search), for `states_of`; the first reordering (beam search) stops that."""
 
     def __init__(self, decoder: TransformerDecoder, memories_for) -> None:
         self.decoder, self.memories_for = decoder, memories_for
         self.self_cache: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.memory_cache: list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = []
-        self.final_states: list[torch.Tensor] = []  # per call (n, 1, d_model): what `TransformerDecoder.states` gives
+        # per call (n, 1, d_model), what `TransformerDecoder.states` gives; None once the prefixes were reordered
+        self.final_states: list[torch.Tensor] | None = []
 
     def _start(self, rows: torch.Tensor) -> None:
         memories = self.memories_for(rows)
@@ -156,7 +157,7 @@ class IncrementalDecoder:
         if torch.equal(parents, torch.arange(len(parents), device=parents.device)):
             return  # greedy search, or beams that kept their order: nothing moves
         self.self_cache = [(k[parents], v[parents]) for k, v in self.self_cache]
-        self.final_states = [s[parents] for s in self.final_states]
+        self.final_states = None
 
     def __call__(self, prefixes: torch.Tensor, rows: torch.Tensor, parents: torch.Tensor | None) -> torch.Tensor:
         if parents is None:
@@ -169,7 +170,8 @@ class IncrementalDecoder:
         for index, layer in enumerate(self.decoder.layers):
             x, self.self_cache[index] = layer.step(x, self.self_cache[index], self.memory_cache[index])
         x = self.decoder.norm(x)
-        self.final_states.append(x)
+        if self.final_states is not None:
+            self.final_states.append(x)
         return self.decoder.project(x)[:, -1].log_softmax(-1)
 
     def states_of(self, sequences: list[list[int]]) -> torch.Tensor | None:
@@ -178,7 +180,7 @@ class IncrementalDecoder:
         search instead of recomputed; None where the search did not visit them all (a beam search, whose finished
         hypotheses left the prefixes, or a sequence cut at max_len)."""
         positions = max(map(len, sequences), default=0) + 1
-        visited = len(self.final_states)
-        if not visited or self.final_states[0].shape[0] != len(sequences) or positions > visited:
+        if not self.final_states or self.final_states[0].shape[0] != len(sequences) or positions > len(
+                self.final_states):
             return None
         return torch.cat(self.final_states[:positions], dim=1)

@@ -193,6 +193,13 @@ class SpeechTranslator(nn.Module):
             out[row, : len(ids) + 1] = torch.tensor([BOS, *ids])
         return out
 
+    @staticmethod
+    def _final_states(scorer: IncrementalDecoder, ids: list[list[int]], tokens: torch.Tensor,
+                      memories: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """The decoder's final states of bos + ``ids``: kept by a greedy search, else one full pass over ``tokens``."""
+        states = scorer.states_of(ids)
+        return scorer.decoder.states(tokens, memories) if states is None else states
+
     def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float,
                        with_states: bool = True):
         """Source ids per utterance (source decoder, or CTC for the single-decoder variant), and for the
@@ -207,9 +214,7 @@ class SpeechTranslator(nn.Module):
                               encoded.device)
         if self.config.variant == "multi-decoder" and with_states:
             src_input = self._decoder_input(src_ids, encoded.device)
-            src_states = source_scorer.states_of(src_ids)
-            if src_states is None:
-                src_states = self.source_decoder.states(src_input, [(encoded, enc_mask)])
+            src_states = self._final_states(source_scorer, src_ids, src_input, [(encoded, enc_mask)])
         return src_ids, src_states, src_input
 
     @torch.inference_mode()
@@ -246,10 +251,8 @@ class SpeechTranslator(nn.Module):
 
         target_scorer = IncrementalDecoder(self.target_decoder, memories_for)
         tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
-        states = target_scorer.states_of(tgt_ids)
-        if states is None:
-            rows = torch.arange(batch, device=device)
-            states = self.target_decoder.states(self._decoder_input(tgt_ids, device), memories_for(rows))
+        states = self._final_states(target_scorer, tgt_ids, self._decoder_input(tgt_ids, device),
+                                    memories_for(torch.arange(batch, device=device)))
         timings["target_decoder"] = time.perf_counter() - start
         share = {k: v / batch for k, v in timings.items()}
         return [TranslationResult(self.src_tokenizer.decode(s), self.tgt_tokenizer.decode(t), t,
