@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from diffs2st.audio import load_audio
 from diffs2st.audio.io import atomic_write_bytes
-from diffs2st.checkpoint import load_model
+from diffs2st.checkpoint import load_model, training_record
 from diffs2st.data.manifest import resolve_audio
 from diffs2st.digits import DigitDiffusion
 from diffs2st.digits.classifier import DigitClassifier
@@ -186,7 +186,7 @@ def write_report(report: dict, out: Path) -> None:
     ceiling, results, command = report["ceiling"], report["results"], report["command"]
     report = {**report, "goals": goal_lines(results, ceiling)}
     if "generator_training" not in report:  # recorded at the first render, from the checkpoint
-        report["generator_training"] = generator_training(report["model"])
+        report["generator_training"] = training_record(report["model"]) or None
     for key in ("model", "classifier", "vocoder"):  # bundled defaults are absolute paths: show them from the repo
         path = Path(report[key])
         report[key] = str(path.relative_to(REPO)) if path.is_absolute() and path.is_relative_to(REPO) else str(path)
@@ -215,15 +215,6 @@ def write_report(report: dict, out: Path) -> None:
     atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())
     plot(results, ceiling, out / "digits.png")
     print("\n".join(lines))
-
-
-def generator_training(model: str) -> dict | None:
-    """Training steps and command recorded in the generator checkpoint's metrics.json (None when absent)."""
-    path = Path(model) / "metrics.json"
-    if not path.is_file():
-        return None
-    metrics = json.loads(path.read_text())
-    return {key: metrics[key] for key in ("steps", "command") if key in metrics}
 
 
 def training_note(training: dict | None) -> str:

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from diffs2st.audio import load_audio, save_audio
 from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.checkpoint import training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.evaluation import evaluate, plan_items
@@ -176,7 +177,7 @@ def main() -> int:
                 sweep.append({"steps": steps, "voice_guidance": guidance, **scores, **speed})
     meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit,
             "threads": args.threads, "temperature": args.temperature, "ceilings": ceilings,
-            "sweep_ceiling": sweep_ceiling}
+            "sweep_ceiling": sweep_ceiling, "components": components_training(args.pretrained)}
     report = write_report({**meta, "results": table, "head_to_head": head, "sweep": sweep}, out)
     print(report)
     return 0
@@ -188,11 +189,20 @@ def write_report(report: dict, out: Path) -> str:
     report = {**report, "goals": goals}
     atomic_write_bytes(out / "s2st.json", (json.dumps(report, indent=2) + "\n").encode())
     text = markdown(report["results"], report.get("head_to_head"), report["sweep"], report["ceilings"],
-                    report["sweep_ceiling"], goals, report["command"], report["threads"])
+                    report["sweep_ceiling"], goals, report["command"], report["threads"], report.get("components"))
     atomic_write_bytes(out / "s2st.md", text.encode())
     if report["sweep"]:
         plot(report["sweep"], report["sweep_ceiling"], out / "s2st.png")
     return text
+
+
+COMPONENTS = ("st", "speaker-encoder", "synthesizer", "text-mt", "cascade-tts", "vocoder")
+
+
+def components_training(pretrained: str) -> dict[str, dict]:
+    """How each component in ``pretrained`` was trained (its metrics.json), for the report."""
+    return {name: training_record(Path(pretrained) / name) for name in COMPONENTS
+            if (Path(pretrained) / name).is_dir()}
 
 
 def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | None = None) -> list[str]:
@@ -226,7 +236,7 @@ def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | No
 
 
 def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings: dict, sweep_ceiling: dict | None,
-             goals: list[str], command: str, threads: int) -> str:
+             goals: list[str], command: str, threads: int, components: dict | None = None) -> str:
     lines = ["# Direct S2ST vs cascade on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command,
              "```", "", "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
@@ -262,8 +272,14 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
         lines += [f"| {r['steps']} | {r['voice_guidance']:g} | {r['asr_bleu']:.1f} | {r['sim_to_target']:.3f} | "
                   f"{r['dnsmos_ovrl']:.2f} | {r['rtf']:.3f} |" for r in sweep]
         lines += ["", "![sweep](s2st.png)"]
-    lines += ["", "## Goals (bundled direct model, test-unseen speakers)", ""] + [f"- {g}" for g in goals] + [""]
-    return "\n".join(lines)
+    lines += ["", "## Goals (bundled direct model, test-unseen speakers)", ""] + [f"- {g}" for g in goals]
+    if components:
+        lines += ["", "## How the components were trained (their metrics.json)", ""]
+        for name, record in components.items():
+            how = record.get("recipe") or record.get("command") or "not recorded"
+            steps = f"{record['steps']} steps: " if "steps" in record else ""
+            lines.append(f"- `{name}`: {steps}`{how}`")
+    return "\n".join(lines + [""])
 
 
 def plot(sweep: list[dict], ceiling: dict, path: Path) -> None:

@@ -23,6 +23,7 @@ import torch
 
 from diffs2st.audio import load_audio
 from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.checkpoint import training_record
 from diffs2st.cli.transcribe import load_translator
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.evaluation import evaluate, plan_items
@@ -67,8 +68,7 @@ def main() -> int:
     for checkpoint in args.checkpoint:
         model = load_translator(checkpoint)
         variant = model.config.variant
-        metrics_path = Path(checkpoint) / "metrics.json"
-        trained = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        trained = training_record(checkpoint)
         steps = trained.get("steps")
         recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
         for split in SPLITS:

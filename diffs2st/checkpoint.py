@@ -143,6 +143,14 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     return Checkpoint(model=model, config=config, metrics=metrics, path=directory)
 
 
+def training_record(directory: str | os.PathLike) -> dict:
+    """How a checkpoint was trained, from its metrics.json: ``steps``, ``command`` and (when written by hand for a
+    run made of several stages) ``recipe``, whichever it records; {} when it records none."""
+    path = Path(directory) / METRICS_FILE
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    return {key: metrics[key] for key in ("steps", "command", "recipe") if key in metrics}
+
+
 def load_model(directory: str | os.PathLike, kind: type, what: str | None = None) -> torch.nn.Module:
     """The model of a checkpoint directory, in eval mode, required to be a ``kind``; otherwise one clear
     `CheckpointError` ("DIR holds a X, not a WHAT")."""

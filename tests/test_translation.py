@@ -30,10 +30,10 @@ TEXTS = [("le chat dort.", "the cat sleeps."), ("où est-il ?", "where is he?")]
 def tiny_config(variant: str = "multi-decoder", **changes) -> SpeechTranslatorConfig:
     src = build_symbols(s for s, _ in TEXTS)
     tgt = build_symbols(t for _, t in TEXTS)
+    settings = dict(decoder_layers=1, decoder_heads=2, decoder_dropout=0.0, src_symbols=src, tgt_symbols=tgt,
+                    label_smoothing=0.0, max_text_length=40)
     return SpeechTranslatorConfig(variant=variant, encoder=ConformerConfig(d_model=32, layers=1, heads=2, conv_kernel=5,
-                                                                           dropout=0.0),
-                                  decoder_layers=1, decoder_heads=2, decoder_dropout=0.0, src_symbols=src,
-                                  tgt_symbols=tgt, label_smoothing=0.0, max_text_length=40, **changes)
+                                                                           dropout=0.0), **{**settings, **changes})
 
 
 def test_tokenizer_round_trip_and_unknown_characters():
@@ -269,3 +269,59 @@ def test_text_translator_learns_two_pairs_through_the_task(tmp_path):
     assert isinstance(loaded, TextTranslator)
     assert loaded.translate([fr for fr, _ in TEXTS]) == [en for _, en in TEXTS]
     assert loaded.translate([fr for fr, _ in TEXTS], beam=3) == [en for _, en in TEXTS]
+
+
+def test_distilled_student_starts_as_its_teacher_and_learns_a_deeper_one():
+    """The distillation wrapper copies the teacher (a student as deep as its teacher matches it exactly), freezes
+    everything but the target decoder, and a shallower student moves toward a deeper teacher's states."""
+    from diffs2st.translation.distill import TargetDecoderDistillation, TargetDistillationConfig
+
+    torch.manual_seed(0)
+    teacher = SpeechTranslator(tiny_config(decoder_layers=2)).eval()
+    src, tgt = teacher.src_tokenizer.batch([s for s, _ in TEXTS]), teacher.tgt_tokenizer.batch([t for _, t in TEXTS])
+    batch = {"mel": torch.randn(2, 80, 60), "lengths": torch.tensor([60, 45]), "src": src, "tgt": tgt}
+    twin = TargetDecoderDistillation(TargetDistillationConfig(target_decoder_layers=2), teacher)
+    losses = twin.loss(batch)
+    assert float(losses["divergence"]) < 1e-6 and float(losses["state_mse"]) < 1e-10
+
+    wrapper = TargetDecoderDistillation(TargetDistillationConfig(target_decoder_layers=1, state_weight=10.0), teacher)
+    assert len(wrapper.student.target_decoder.layers) == 1 and wrapper.student.config.target_decoder_layers == 1
+    trainable = {name for name, p in wrapper.named_parameters() if p.requires_grad}
+    assert trainable and all(name.startswith("student.target_decoder.") for name in trainable)
+    encoder_before = [p.clone() for p in wrapper.student.encoder.parameters()]
+    optimizer = torch.optim.Adam([p for p in wrapper.parameters() if p.requires_grad], lr=3e-3)
+    first = float(wrapper.loss(batch)["state_mse"])
+    for _ in range(60):
+        optimizer.zero_grad()
+        wrapper.loss(batch)["loss"].backward()
+        optimizer.step()
+    assert float(wrapper.loss(batch)["state_mse"]) < 0.5 * first
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, wrapper.student.encoder.parameters()))
+    student, weights = wrapper.export(wrapper.state_dict())
+    assert student is wrapper.student and set(weights) == set(student.state_dict())
+    with pytest.raises(ConfigError, match="deeper"):
+        TargetDecoderDistillation(TargetDistillationConfig(target_decoder_layers=3), teacher)
+
+
+def test_distillation_task_ships_a_student_with_the_teachers_transcripts(trained, tmp_path):
+    folder, manifest, model_dir = trained
+    config_path = tmp_path / "distill.yaml"
+    config_path.write_text(f"""
+task: st-target-distillation
+model: {{teacher: {model_dir}, target_decoder_layers: 1}}
+data: {{train_manifest: {manifest}, progress: false}}
+trainer: {{max_steps: 20, batch_size: 4, learning_rate: 0.001, ema_decay: 0.0, checkpoint_every: 20,
+          log_every: 10, progress_bar: false}}
+""")
+    config = load_run_config(config_path)
+    model, dataset, collate = build_run(config)
+    result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
+    student, teacher = load_checkpoint(result.model_dir).model, load_checkpoint(model_dir).model
+    assert isinstance(student, SpeechTranslator) and student.config.target_decoder_layers == 1
+    for name, value in teacher.state_dict().items():
+        if not name.startswith("target_decoder."):
+            assert torch.equal(student.state_dict()[name], value), name
+    from diffs2st.audio import load_audio
+    waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
+    assert student.transcribe(waves) == teacher.transcribe(waves)
+    assert [r.tgt_text for r in student.translate(waves)] == [t for _, t in TEXTS]

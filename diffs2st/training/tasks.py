@@ -23,6 +23,7 @@ TASK_MODULES: list[str] = [
     "diffs2st.digits.task",
     "diffs2st.vocoders.task",
     "diffs2st.translation.task",
+    "diffs2st.translation.distill",
     "diffs2st.speaker.task",
     "diffs2st.s2st.task",
     "diffs2st.translation.text",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 import numpy as np
 import torch
@@ -36,6 +36,12 @@ from .tokenizer import BOS, EOS, PAD, CharTokenizer
 VARIANTS = ("single", "two-decoders", "multi-decoder")
 
 
+def decoder_input_of(ids: torch.Tensor) -> torch.Tensor:
+    """Training ids (batch, len) bos…eos -> what the decoder reads to predict ids[:, 1:]: bos + tokens (eos dropped,
+    so a decoder never reads it, as at inference)."""
+    return ids[:, :-1].masked_fill(ids[:, :-1] == EOS, PAD)
+
+
 @dataclass(frozen=True)
 class SpecAugmentConfig:
     """Masks on the normalised log-mel in training (Park et al. 2019): frequency masks of up to ``freq_width``
@@ -53,6 +59,9 @@ class SpeechTranslatorConfig:
     variant: Literal["single", "two-decoders", "multi-decoder"] = "multi-decoder"
     encoder: ConformerConfig = field(default_factory=ConformerConfig)
     decoder_layers: int = 3
+    # the target decoder's own depth (None: decoder_layers); a shallower one is distilled from a trained
+    # translator (translation/distill.py) to make the direct S2ST path cheaper per token
+    target_decoder_layers: Optional[int] = None
     decoder_heads: int = 4
     decoder_ff_mult: int = 4
     decoder_dropout: float = 0.1
@@ -74,6 +83,8 @@ class SpeechTranslatorConfig:
             raise ConfigError("ctc_upsample must be at least 1")
         if not 0.0 <= self.ctc_weight <= 1.0:
             raise ConfigError("ctc_weight must be in [0, 1]")
+        if self.target_decoder_layers is not None and self.target_decoder_layers < 1:
+            raise ConfigError("target_decoder_layers must be at least 1 (or null: as many as decoder_layers)")
         if self.variant == "single" and self.ctc_weight == 0.0:
             raise ConfigError("the single-decoder variant reads the transcript from CTC: ctc_weight must be > 0")
 
@@ -107,7 +118,8 @@ class SpeechTranslator(nn.Module):
                        ff_mult=config.decoder_ff_mult, dropout=config.decoder_dropout)
         self.source_decoder = (None if config.variant == "single"
                                else TransformerDecoder(self.src_tokenizer.vocab_size, **decoder))
-        self.target_decoder = TransformerDecoder(self.tgt_tokenizer.vocab_size, **decoder,
+        target_layers = config.target_decoder_layers or config.decoder_layers
+        self.target_decoder = TransformerDecoder(self.tgt_tokenizer.vocab_size, **{**decoder, "layers": target_layers},
                                                  memories=2 if config.variant == "multi-decoder" else 1)
 
     # ----------------------------------------------------------------------------------------------- training
@@ -141,8 +153,7 @@ class SpeechTranslator(nn.Module):
         x = self._spec_augment(self.normalizer.normalize(batch["mel"]), batch["lengths"])
         encoded, enc_mask = self.encoder(x, batch["lengths"])
         src, tgt = batch["src"], batch["tgt"]
-        # decoder inputs: bos + tokens (eos dropped, so a decoder never reads it, as at inference)
-        src_in, tgt_in = (ids[:, :-1].masked_fill(ids[:, :-1] == EOS, PAD) for ids in (src, tgt))
+        src_in, tgt_in = decoder_input_of(src), decoder_input_of(tgt)
         smoothing = self.config.label_smoothing
         out = {}
         # CTC on the source characters (no bos/eos); blank is the pad id.
