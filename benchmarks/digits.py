@@ -194,7 +194,7 @@ def write_report(report: dict, out: Path) -> None:
     lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
              f"Generator `{report['model']}`{training_note(report['generator_training'])}, "
              f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
-             f"and cell, {report['threads']} CPU threads. Judge: pocketsphinx with a ten-digit grammar "
+             f"and cell, {report['threads']} CPU thread(s). Judge: pocketsphinx with a ten-digit grammar "
              "(`diffs2st.judges`). FD and diversity live in the embedding of OUR digit classifier "
              f"(`{report['classifier']}`): they compare our models with each other, they are not a standard FID. "
              "Rows with classifier guidance (cls > 0) were steered by that same classifier, so their classifier "
