@@ -160,6 +160,13 @@ def load_model(directory: str | os.PathLike, kind: type, what: str | None = None
     return model.eval()
 
 
+def part_state_dict(state_dict: dict[str, torch.Tensor], part: str) -> dict[str, torch.Tensor]:
+    """The tensors of sub-module ``part`` of a training wrapper, named as in that sub-module (what ``export``
+    ships)."""
+    prefix = part + "."
+    return {name[len(prefix):]: value for name, value in state_dict.items() if name.startswith(prefix)}
+
+
 def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> torch.nn.Module:
     """Copy the weights of a checkpoint directory into ``model`` (fine-tuning) and return the module that took them.
 

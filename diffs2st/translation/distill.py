@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checkpoint import load_model
+from ..checkpoint import load_model, part_state_dict
 from ..errors import CheckpointError, ConfigError
 from ..training.tasks import TASKS
 from .data import SourceMels, TranslationCollate
@@ -37,9 +37,7 @@ class TargetDistillationConfig:
     distribution_weight: float = 1.0
     state_weight: float = 1.0
 
-    def __post_init__(self) -> None:
-        if self.target_decoder_layers < 1:
-            raise ConfigError("target_decoder_layers must be at least 1")
+    def __post_init__(self) -> None:  # the depth is checked by SpeechTranslatorConfig and against the teacher
         if min(self.distribution_weight, self.state_weight) < 0:
             raise ConfigError("distillation weights must be >= 0")
 
@@ -81,15 +79,12 @@ class TargetDecoderDistillation(nn.Module):
         tgt_in = decoder_input_of(tgt)
         with torch.no_grad():
             encoded, enc_mask = student.encode(batch["mel"], batch["lengths"])
-            src_in = decoder_input_of(batch["src"])
-            src_states = (None if student.source_decoder is None
-                          else student.source_decoder.states(src_in, [(encoded, enc_mask)]))
-            memories = student._target_memories(encoded, enc_mask, src_states, src_in)
+            memories = student.teacher_forced_memories(encoded, enc_mask, decoder_input_of(batch["src"]))
             teacher_logits, teacher_states = self.teacher_target(tgt_in, memories)
         logits, states = student.target_decoder(tgt_in, memories)
         real = tgt_in != PAD  # bos + tokens: the positions that predict tokens + eos
-        teacher_log_probs = teacher_logits.log_softmax(-1)
-        divergence = (teacher_log_probs.exp() * (teacher_log_probs - logits.log_softmax(-1))).sum(-1)[real].mean()
+        divergence = F.kl_div(logits.log_softmax(-1), teacher_logits.log_softmax(-1), reduction="none",
+                              log_target=True).sum(-1)[real].mean()
         state_error = (states - teacher_states).pow(2).mean(-1)[real].mean()
         cross_entropy = F.cross_entropy(logits.transpose(1, 2), tgt[:, 1:], ignore_index=PAD,
                                         label_smoothing=student.config.label_smoothing)
@@ -100,8 +95,7 @@ class TargetDecoderDistillation(nn.Module):
 
     def export(self, state_dict: dict[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
         """The shipped model is the student alone (with these, e.g. EMA, weights)."""
-        prefix = "student."
-        return self.student, {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        return self.student, part_state_dict(state_dict, "student")
 
 
 @TASKS.register("st-target-distillation")

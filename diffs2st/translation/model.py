@@ -280,12 +280,17 @@ class SpeechTranslator(nn.Module):
         encoded, enc_mask = self.encode(mel, lengths)
         src = [self.src_tokenizer.encode(t) for t in src_texts]
         tgt = [self.tgt_tokenizer.encode(t) for t in tgt_texts]
-        memories = [(encoded, enc_mask)]
-        if self.config.variant == "multi-decoder":
-            src_input = self._decoder_input(src, encoded.device)
-            memories.append((self.source_decoder.states(src_input, memories), src_input != PAD))
+        memories = self.teacher_forced_memories(encoded, enc_mask, self._decoder_input(src, encoded.device))
         states = self.target_decoder.states(self._decoder_input(tgt, encoded.device), memories)
         return [states[i, : len(t) + 1].clone() for i, t in enumerate(tgt)]
+
+    def teacher_forced_memories(self, encoded: torch.Tensor, enc_mask: torch.Tensor, src_input: torch.Tensor
+                                ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """What the target decoder attends to when the source decoder reads the reference transcript ``src_input``
+        (bos + tokens): the encoder, and for the multi-decoder the source decoder's states (run only then)."""
+        src_states = (self.source_decoder.states(src_input, [(encoded, enc_mask)])
+                      if self.config.variant == "multi-decoder" else None)
+        return self._target_memories(encoded, enc_mask, src_states, src_input)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..audio import MelConfig, load_audio, log_mel
+from ..checkpoint import part_state_dict
 from ..data.manifest import manifest_clips
 from ..errors import ConfigError, DataError
 from ..training.harness import TrainerConfig
@@ -117,8 +118,7 @@ class VocoderGAN(nn.Module):
 
     def export(self, state_dict: dict[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
         """The shipped model is the generator alone (with these, e.g. EMA, weights)."""
-        prefix = "vocoder."
-        return self.vocoder, {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        return self.vocoder, part_state_dict(state_dict, "vocoder")
 
 
 @dataclass(frozen=True)
