@@ -5,8 +5,9 @@ Shapes: tokens (batch, length) -> states (batch, length, d_model); memories are 
 masks (batch, frames) True = real.
 
 Search decodes one token at a time through `IncrementalDecoder`: each layer keeps the keys and values of the positions
-decoded so far and each memory's projected keys and values, so a step costs one position instead of the whole prefix.
-It reuses the layers' own weights and equals the full pass to float precision (tested).
+decoded so far, and folds each memory into its cross-attention's query and output weights once per search
+(`CrossAttention.fold_memory`), so a step costs one position instead of the whole prefix and a cross-attention two
+small matrix products. It reuses the layers' own weights and equals the full pass to float precision (tested).
 """
 
 from __future__ import annotations
@@ -32,17 +33,31 @@ class CrossAttention(nn.Module):
         out, _ = self.attention(self.norm(x), memory, memory, key_padding_mask=~memory_mask, need_weights=False)
         return x + self.dropout(out)
 
-    def memory_keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The memory's projected keys and values, split into heads: computed once per search (`step`)."""
-        d = self.attention.embed_dim
-        keys, values = F.linear(memory, self.attention.in_proj_weight[d:], self.attention.in_proj_bias[d:]).chunk(2, -1)
-        return _split_heads(keys, self.attention.num_heads), _split_heads(values, self.attention.num_heads)
+    def fold_memory(self, memory: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The memory folded into this attention's weights, once per search, so that `step` costs two small matrix
+        products: with per-head query/output weights W_q,h and W_o,h, keys K_h and values V_h,
+        score_h = (x W_q,h^T + b_q,h) K_h^T / sqrt(d_h) = x (K_h W_q,h / sqrt(d_h))^T + b_q,h K_h^T / sqrt(d_h), and
+        out = sum_h softmax(score_h) (V_h W_o,h^T) + b_o. -> folded keys (batch, d, heads * frames), score bias
+        (batch, 1, heads * frames) with -inf at padded frames, folded values (batch, heads * frames, d)."""
+        attention = self.attention
+        d, heads = attention.embed_dim, attention.num_heads
+        scale = (d // heads) ** -0.5
+        keys, values = F.linear(memory, attention.in_proj_weight[d:], attention.in_proj_bias[d:]).chunk(2, -1)
+        keys, values = _split_heads(keys, heads), _split_heads(values, heads)  # (batch, heads, frames, d_head)
+        query_weight = attention.in_proj_weight[:d].reshape(heads, d // heads, d) * scale
+        query_bias = attention.in_proj_bias[:d].reshape(heads, 1, d // heads) * scale
+        folded_keys = (keys @ query_weight[None]).flatten(1, 2).transpose(1, 2)
+        bias = (keys * query_bias[None]).sum(-1).masked_fill(~mask[:, None], float("-inf")).flatten(1)[:, None]
+        output_weight = attention.out_proj.weight.reshape(d, heads, d // heads).transpose(0, 1)  # (heads, d, d_head)
+        folded_values = (values @ output_weight[None].transpose(2, 3)).flatten(1, 2)
+        return folded_keys, bias, folded_values
 
-    def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`forward` for one position (batch, 1, d) over `memory_keys_values` (inference: no dropout)."""
-        d = self.attention.embed_dim
-        query = F.linear(self.norm(x), self.attention.in_proj_weight[:d], self.attention.in_proj_bias[:d])
-        return x + _attend(self.attention, query, keys, values, mask[:, None, None])
+    def step(self, x: torch.Tensor, folded: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """`forward` for one position x (batch, 1, d) over `fold_memory` (inference: no dropout)."""
+        folded_keys, bias, folded_values = folded
+        scores = torch.baddbmm(bias, self.norm(x), folded_keys)
+        weights = scores.unflatten(-1, (self.attention.num_heads, -1)).softmax(-1).flatten(-2)
+        return x + torch.baddbmm(self.attention.out_proj.bias, weights, folded_values)
 
 
 class DecoderLayer(nn.Module):
@@ -68,14 +83,15 @@ class DecoderLayer(nn.Module):
              memories: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """`forward` for the next position x (batch, 1, d): ``cache`` holds the split-head keys and values of the
-        positions before it, ``memories`` each memory's (keys, values, mask); returns x and the extended cache."""
+        positions before it, ``memories`` each memory as `CrossAttention.fold_memory` gives it; returns x and the
+        extended cache."""
         attention = self.self_attention
         query, key, value = F.linear(self.self_norm(x), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
         keys = torch.cat([cache[0], _split_heads(key, attention.num_heads)], dim=2)
         values = torch.cat([cache[1], _split_heads(value, attention.num_heads)], dim=2)
         x = x + _attend(attention, query, keys, values)
-        for attention, (memory_keys, memory_values, mask) in zip(self.cross, memories):
-            x = attention.step(x, memory_keys, memory_values, mask)
+        for attention, folded in zip(self.cross, memories):
+            x = attention.step(x, folded)
         return x + self.ff(x), (keys, values)
 
 
@@ -120,10 +136,10 @@ def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     return x.reshape(b, n, heads, d // heads).transpose(1, 2)
 
 
-def _attend(attention: nn.MultiheadAttention, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-            mask: torch.Tensor | None = None) -> torch.Tensor:
+def _attend(attention: nn.MultiheadAttention, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor
+            ) -> torch.Tensor:
     """A projected query (batch, 1, d) over split-head keys/values -> ``attention``'s output (batch, 1, d)."""
-    out = F.scaled_dot_product_attention(_split_heads(query, attention.num_heads), keys, values, attn_mask=mask)
+    out = F.scaled_dot_product_attention(_split_heads(query, attention.num_heads), keys, values)
     return attention.out_proj(out.transpose(1, 2).reshape(query.shape))
 
 
@@ -148,8 +164,7 @@ class IncrementalDecoder:
         heads = self.decoder.layers[0].self_attention.num_heads
         empty = memories[0][0].new_zeros(len(rows), heads, 0, self.decoder.d_model // heads)
         self.self_cache = [(empty, empty) for _ in self.decoder.layers]
-        self.memory_cache = [[(*cross.memory_keys_values(memory), mask)
-                              for cross, (memory, mask) in zip(layer.cross, memories)]
+        self.memory_cache = [[cross.fold_memory(memory, mask) for cross, (memory, mask) in zip(layer.cross, memories)]
                              for layer in self.decoder.layers]
         self.final_states = []
 
