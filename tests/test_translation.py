@@ -299,6 +299,18 @@ def test_distilled_student_starts_as_its_teacher_and_learns_a_deeper_one():
     assert all(torch.equal(a, b) for a, b in zip(encoder_before, wrapper.student.encoder.parameters()))
     student, weights = wrapper.export(wrapper.state_dict())
     assert student is wrapper.student and set(weights) == set(student.state_dict())
+
+    # the teacher's outputs computed once per utterance (each alone, unpadded) give the loss the teacher gives live
+    from diffs2st.translation.data import TranslationCollate
+    from diffs2st.translation.distill import TeacherOutputs
+    items = [(batch["mel"][0], *TEXTS[0]), (batch["mel"][1, :, :45], *TEXTS[1])]
+    collate = TranslationCollate(teacher.config.mel, teacher.src_tokenizer, teacher.tgt_tokenizer)
+    cached = TeacherOutputs(wrapper, items, collate, progress=False, batch_size=1)
+    assert wrapper.training and len(cached) == 2 and cached[1]["encoded"].shape[0] < cached[0]["encoded"].shape[0]
+    wrapper.eval()
+    live, once = wrapper.loss(collate(items)), wrapper.loss(cached.collate([cached[0], cached[1]]))
+    for name in ("loss", "divergence", "state_mse", "target"):
+        assert torch.allclose(live[name], once[name], rtol=1e-4, atol=1e-6), name
     with pytest.raises(ConfigError, match="deeper"):
         TargetDecoderDistillation(TargetDistillationConfig(target_decoder_layers=3), teacher)
 
@@ -315,6 +327,8 @@ trainer: {{max_steps: 20, batch_size: 4, learning_rate: 0.001, ema_decay: 0.0, c
 """)
     config = load_run_config(config_path)
     model, dataset, collate = build_run(config)
+    from diffs2st.translation.distill import TeacherOutputs
+    assert isinstance(dataset, TeacherOutputs)  # cache_teacher is the default
     result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
     student, teacher = load_checkpoint(result.model_dir).model, load_checkpoint(model_dir).model
     assert isinstance(student, SpeechTranslator) and student.config.target_decoder_layers == 1

@@ -10,6 +10,11 @@ smoothing), the teacher's next-token distribution (KL) and the teacher's final h
 what lets the direct S2ST synthesizer, trained on the teacher's states, read the student's without retraining.
 Why: the target decoder runs once per output character, so its depth sets most of the direct path's translation
 cost (docs/benchmarks/s2st.md, head to head).
+
+Everything frozen sees the same input at every step (no SpecAugment, dropout off), so with ``cache_teacher`` (the
+default) the encoder states, the source decoder's states and the teacher's logits and states are computed once per
+training utterance before training (`TeacherOutputs`, in memory) and each step runs the student's target decoder
+alone.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from ..checkpoint import load_model, part_state_dict
 from ..errors import CheckpointError, ConfigError
@@ -36,6 +44,7 @@ class TargetDistillationConfig:
     target_decoder_layers: int = 1
     distribution_weight: float = 1.0
     state_weight: float = 1.0
+    cache_teacher: bool = True
 
     def __post_init__(self) -> None:  # the depth is checked by SpeechTranslatorConfig and against the teacher
         if min(self.distribution_weight, self.state_weight) < 0:
@@ -72,15 +81,31 @@ class TargetDecoderDistillation(nn.Module):
             module.eval()
         return self
 
+    @torch.no_grad()
+    def teacher_outputs(self, batch: dict) -> dict[str, torch.Tensor]:
+        """What the frozen modules give for ``batch`` (as `SpeechTranslator.loss` reads it; no SpecAugment: the
+        teacher is matched on clean input): encoder states + mask, source decoder states + input, and the teacher
+        target decoder's logits and final states."""
+        student = self.student
+        encoded, enc_mask = student.encode(batch["mel"], batch["lengths"])
+        src_in = decoder_input_of(batch["src"])
+        out = {"encoded": encoded, "enc_mask": enc_mask, "src_in": src_in}
+        if student.config.variant == "multi-decoder":
+            out["src_states"] = student.source_decoder.states(src_in, [(encoded, enc_mask)])
+        memories = student._target_memories(encoded, enc_mask, out.get("src_states"), src_in)
+        out["teacher_logits"], out["teacher_states"] = self.teacher_target(decoder_input_of(batch["tgt"]), memories)
+        return out
+
     def loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``batch`` as `SpeechTranslator.loss` reads it (no SpecAugment: the teacher is matched on clean input)."""
+        """``batch``: what `TranslationCollate` gives (the teacher runs here), or `TeacherOutputs` items collated
+        (the teacher ran once, before training)."""
         student = self.student
         tgt = batch["tgt"]
         tgt_in = decoder_input_of(tgt)
-        with torch.no_grad():
-            encoded, enc_mask = student.encode(batch["mel"], batch["lengths"])
-            memories = student.teacher_forced_memories(encoded, enc_mask, decoder_input_of(batch["src"]))
-            teacher_logits, teacher_states = self.teacher_target(tgt_in, memories)
+        frozen = batch if "teacher_logits" in batch else self.teacher_outputs(batch)
+        teacher_logits, teacher_states = frozen["teacher_logits"], frozen["teacher_states"]
+        memories = student._target_memories(frozen["encoded"], frozen["enc_mask"], frozen.get("src_states"),
+                                            frozen["src_in"])
         logits, states = student.target_decoder(tgt_in, memories)
         real = tgt_in != PAD  # bos + tokens: the positions that predict tokens + eos
         divergence = F.kl_div(logits.log_softmax(-1), teacher_logits.log_softmax(-1), reduction="none",
@@ -111,4 +136,53 @@ class TargetDistillationTask:
         wrapper = TargetDecoderDistillation(model, teacher)
         student = wrapper.student
         dataset = SourceMels(data.train_manifest, teacher.config.mel, data.limit, data.progress)
-        return wrapper, dataset, TranslationCollate(teacher.config.mel, student.src_tokenizer, student.tgt_tokenizer)
+        collate = TranslationCollate(teacher.config.mel, student.src_tokenizer, student.tgt_tokenizer)
+        if model.cache_teacher:
+            cached = TeacherOutputs(wrapper, dataset, collate, data.progress)
+            return wrapper, cached, cached.collate
+        return wrapper, dataset, collate
+
+
+class TeacherOutputs(Dataset):
+    """`TargetDecoderDistillation.teacher_outputs` of every utterance of ``dataset`` (computed once, in batches of
+    similar length, kept in memory without padding); ``collate`` pads a list of them into a `loss` batch."""
+
+    PER_FRAME = ("encoded", "enc_mask")
+    PER_SOURCE_TOKEN = ("src_in", "src_states")
+    PER_TARGET_TOKEN = ("teacher_logits", "teacher_states")
+
+    def __init__(self, wrapper: TargetDecoderDistillation, dataset: SourceMels, collate: TranslationCollate,
+                 progress: bool = True, batch_size: int = 32) -> None:
+        self.tgt_tokenizer = collate.tgt_tokenizer
+        self.items: list[dict[str, torch.Tensor] | None] = [None] * len(dataset)
+        order = sorted(range(len(dataset)), key=lambda i: dataset[i][0].shape[-1])
+        wrapper.eval()
+        try:
+            for start in tqdm(range(0, len(order), batch_size), desc="teacher outputs", disable=not progress,
+                              leave=False):
+                chunk = order[start:start + batch_size]
+                batch = collate([dataset[i] for i in chunk])
+                out = wrapper.teacher_outputs(batch)
+                frames = out["enc_mask"].sum(1).tolist()
+                sources = (out["src_in"] != PAD).sum(1).tolist()
+                targets = (decoder_input_of(batch["tgt"]) != PAD).sum(1).tolist()
+                for row, index in enumerate(chunk):
+                    lengths = dict.fromkeys(self.PER_FRAME, frames[row]) | dict.fromkeys(
+                        self.PER_SOURCE_TOKEN, sources[row]) | dict.fromkeys(self.PER_TARGET_TOKEN, targets[row])
+                    self.items[index] = {name: value[row, :lengths[name]].clone() for name, value in out.items()}
+                    self.items[index]["tgt_text"] = dataset[index][2]
+        finally:
+            wrapper.train()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.items[index]
+
+    def collate(self, items: list[dict]) -> dict[str, torch.Tensor]:
+        batch = {name: pad_sequence([item[name] for item in items], batch_first=True,
+                                    padding_value=False if name == "enc_mask" else PAD if name == "src_in" else 0.0)
+                 for name in items[0] if name != "tgt_text"}
+        batch["tgt"] = self.tgt_tokenizer.batch([item["tgt_text"] for item in items])
+        return batch
