@@ -196,7 +196,7 @@ def write_report(report: dict, out: Path) -> str:
     return text
 
 
-COMPONENTS = ("st", "speaker-encoder", "synthesizer", "text-mt", "cascade-tts", "vocoder")
+COMPONENTS = ("st", "direct-st", "speaker-encoder", "synthesizer", "text-mt", "cascade-tts", "vocoder")
 
 
 def components_training(pretrained: str) -> dict[str, dict]:

@@ -239,6 +239,14 @@ def test_translator_runs_every_stage_and_checks_its_components(tmp_path):
     voiced = translator.translate(wave, voice=wave[::-1].copy(), steps=1)
     assert voiced.tgt_text == result.tgt_text  # the voice changes the sound, not the words
 
+    # a distilled translator for the direct path (direct-st/), when the folder has one, is read instead of st/
+    direct = load_checkpoint(folder / "st").model
+    with torch.no_grad():
+        direct.target_decoder.project.bias[5] = 7.0
+    save_checkpoint(folder / "direct-st", direct)
+    assert float(Translator.from_pretrained(folder, vocoder="griffin-lim").speech_translator
+                 .target_decoder.project.bias[5]) == 7.0
+
     from diffs2st.translation import SpeechTranslator, SpeechTranslatorConfig
     from diffs2st.translation.conformer import ConformerConfig
 

@@ -81,8 +81,10 @@ def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | No
 
 
 def s2st_components_present(directory: Path = PRETRAINED_DIR) -> bool:
+    from ..s2st.translator import direct_translator_name
+
     return all((directory / part / "model.safetensors").is_file()
-               for part in ("st", "speaker-encoder", "synthesizer", "vocoder"))
+               for part in (direct_translator_name(directory), "speaker-encoder", "synthesizer", "vocoder"))
 
 
 def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 4) -> dict:

@@ -1,6 +1,6 @@
 """Direct S2ST inference: French speech in -> English text, French transcript and English speech in the same voice.
 
-    translator = Translator.from_pretrained("pretrained")   # st/, speaker-encoder/, synthesizer/, vocoder/
+    translator = Translator.from_pretrained("pretrained")   # direct-st/ (or st/), speaker-encoder/, synthesizer/, vocoder/
     cascade = CascadeTranslator.from_pretrained("pretrained")  # st/, text-mt/, speaker-encoder/, cascade-tts/, vocoder/
     result = translator.translate(wave)                      # wave: mono float32 at 16 kHz
     result.tgt_text, result.src_text, result.wave, result.mel, result.timings
@@ -33,6 +33,14 @@ JOIN_PAUSE_SECONDS = 0.15
 # with the bundled synthesizer (4 steps): temperature 1.0 / 0.5 / 0.2 / 0.1 / 0.0 -> ASR-BLEU 19.1 / 39.5 / 46.2 /
 # 47.4 / 38.4 and similarity to the reference target 0.62 / 0.72 / 0.79 / 0.80 / 0.80 (see docs/benchmarks/s2st.md).
 DEFAULT_TEMPERATURE = 0.1
+# The direct path's speech translator, when a pretrained folder has one: the same encoder and source decoder as "st"
+# with a shallower target decoder distilled from it (translation/distill.py), which is cheaper per output character.
+DIRECT_ST = "direct-st"
+
+
+def direct_translator_name(directory: str | os.PathLike) -> str:
+    """"direct-st" when ``directory`` holds that component, else "st"."""
+    return DIRECT_ST if (Path(directory) / DIRECT_ST / "model.safetensors").is_file() else "st"
 
 
 @dataclass
@@ -120,14 +128,16 @@ class Translator:
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike = PRETRAINED_DIR, vocoder: str | None = None) -> Translator:
-        """Load ``directory``/{st, speaker-encoder, synthesizer, vocoder}; ``vocoder`` overrides the last one
-        (a checkpoint directory or "griffin-lim")."""
+        """Load ``directory``/{direct-st (or st, `direct_translator_name`), speaker-encoder, synthesizer, vocoder};
+        ``vocoder`` overrides the last one (a checkpoint directory or "griffin-lim")."""
         from ..speaker import SpeakerEncoder
         from ..translation import SpeechTranslator
 
+        translator = direct_translator_name(directory)
         parts, loaded_vocoder = load_components(Path(directory), {
-            "st": SpeechTranslator, "speaker-encoder": SpeakerEncoder, "synthesizer": AcousticSynthesizer}, vocoder)
-        return cls(parts["st"], parts["speaker-encoder"], parts["synthesizer"], loaded_vocoder)
+            translator: SpeechTranslator, "speaker-encoder": SpeakerEncoder, "synthesizer": AcousticSynthesizer},
+            vocoder)
+        return cls(parts[translator], parts["speaker-encoder"], parts["synthesizer"], loaded_vocoder)
 
     @torch.inference_mode()
     def translate(self, wave: np.ndarray, voice: np.ndarray | None = None, steps: int = 4,
