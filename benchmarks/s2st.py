@@ -111,6 +111,8 @@ def main() -> int:
     parser.add_argument("--corpus", default="corpora/synth-cvss")
     parser.add_argument("--ceilings", default="docs/benchmarks/ceilings.json")
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
+    parser.add_argument("--splits", nargs="*", choices=SPLITS, default=list(SPLITS),
+                        help="splits of the main table (none: only the head to head and the sweep)")
     parser.add_argument("--steps", type=int, default=4, help="sampling steps of the main table")
     parser.add_argument("--voice-guidance", type=float, default=1.0, help="voice guidance of the main table")
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="decoder noise scale")
@@ -125,9 +127,18 @@ def main() -> int:
     parser.add_argument("--out", default="docs/benchmarks")
     parser.add_argument("--render", metavar="JSON", default=None,
                         help="only rewrite the report (goals, markdown, plot) from an earlier s2st.json")
+    parser.add_argument("--sweep-from", metavar="JSON", default=None,
+                        help="with --render: take the sweep from this s2st.json (a run with --splits and "
+                             "--speed-limit 0, e.g. on the other core)")
     args = parser.parse_args()
     if args.render:
-        print(write_report(json.loads(Path(args.render).read_text()), Path(args.out)))
+        report = json.loads(Path(args.render).read_text())
+        if args.sweep_from:
+            other = json.loads(Path(args.sweep_from).read_text())
+            report = {**report, "sweep": other["sweep"], "sweep_ceiling": other["sweep_ceiling"],
+                      "command": "\n".join([report["command"], other["command"], "python " + " ".join(
+                          shlex.quote(a) for a in sys.argv)])}
+        print(write_report(report, Path(args.out)))
         return 0
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
@@ -141,7 +152,7 @@ def main() -> int:
         print(f"cascade skipped: {error}")
     work = Path(args.work)
     table = []
-    for split in SPLITS:
+    for split in args.splits:
         manifest = Path(args.corpus) / f"{split}.jsonl"
         ceilings[split] = {**ceilings[split], "asr_bleu_whole_split": ceilings[split]["asr_bleu"],
                            **asr_bleu_ceiling(manifest, args.limit, args.jobs)}
