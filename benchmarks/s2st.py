@@ -130,17 +130,24 @@ def main() -> int:
     parser.add_argument("--sweep-from", metavar="JSON", default=None,
                         help="with --render: take the sweep from this s2st.json (a run with --splits and "
                              "--speed-limit 0, e.g. on the other core)")
+    parser.add_argument("--head-to-head-from", metavar="JSON", default=None,
+                        help="with --render: take the head to head from this s2st.json (a run with --splits and "
+                             "--sweep-limit 0, e.g. alone on an idle machine)")
+    parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
     args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     if args.render:
         report = json.loads(Path(args.render).read_text())
-        if args.sweep_from:
-            other = json.loads(Path(args.sweep_from).read_text())
-            report = {**report, "sweep": other["sweep"], "sweep_ceiling": other["sweep_ceiling"],
-                      "command": "\n".join([report["command"], other["command"], "python " + " ".join(
-                          shlex.quote(a) for a in sys.argv)])}
+        for source, sections in ((args.sweep_from, ("sweep", "sweep_ceiling")),
+                                 (args.head_to_head_from, ("head_to_head",))):
+            if source:
+                report = take_sections(report, json.loads(Path(source).read_text()), sections)
+        if args.sweep_from or args.head_to_head_from:
+            report["command"] = "\n".join([report["command"], command])
+        if args.note is not None:
+            report["note"] = args.note
         print(write_report(report, Path(args.out)))
         return 0
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
     ceilings = json.loads(Path(args.ceilings).read_text())["results"]
     out = Path(args.out)
@@ -194,13 +201,20 @@ def main() -> int:
     return 0
 
 
+def take_sections(report: dict, other: dict, sections: tuple[str, ...]) -> dict:
+    """``report`` with ``sections`` replaced by ``other``'s, and ``other``'s command added to its commands."""
+    return {**report, **{key: other[key] for key in sections},
+            "command": "\n".join([report["command"], other["command"]])}
+
+
 def write_report(report: dict, out: Path) -> str:
     """s2st.json (with the goal lines), s2st.md and s2st.png from the measured ``report``; returns the markdown."""
     goals = goal_lines(report["results"], report["ceilings"], report["threads"], report.get("head_to_head"))
     report = {**report, "goals": goals}
     atomic_write_bytes(out / "s2st.json", (json.dumps(report, indent=2) + "\n").encode())
     text = markdown(report["results"], report.get("head_to_head"), report["sweep"], report["ceilings"],
-                    report["sweep_ceiling"], goals, report["command"], report["threads"], report.get("components"))
+                    report["sweep_ceiling"], goals, report["command"], report["threads"], report.get("components"),
+                    report.get("note"))
     atomic_write_bytes(out / "s2st.md", text.encode())
     if report["sweep"]:
         plot(report["sweep"], report["sweep_ceiling"], out / "s2st.png")
@@ -247,9 +261,10 @@ def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | No
 
 
 def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings: dict, sweep_ceiling: dict | None,
-             goals: list[str], command: str, threads: int, components: dict | None = None) -> str:
+             goals: list[str], command: str, threads: int, components: dict | None = None,
+             note: str | None = None) -> str:
     lines = ["# Direct S2ST vs cascade on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command,
-             "```", "", "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
+             "```", "", *([note, ""] if note else []), "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
              "SIM: Resemblyzer cosine of the output to the French "
              "source / to the reference English target of the same utterance; ceiling: two utterances of the same "
