@@ -69,10 +69,14 @@ def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int) -> dict:
     return {**audio, "text_bleu": text.get("tgt_bleu"), "src_wer": text.get("src_wer")}
 
 
-def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int) -> dict:
+def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: dict) -> dict:
     """ASR-BLEU of the reference English audio of the first ``limit`` records (the ceiling for outputs of the same
-    records) and how many records that is."""
-    items = plan_items("s2st", manifest, None, reference=True, limit=limit)
+    records) and how many records that is; ``whole_split`` (docs/benchmarks/ceilings.json, the same judge) when
+    those records are the whole split."""
+    every = plan_items("s2st", manifest, None, reference=True)
+    items = every[:limit]
+    if len(items) == len(every) == whole_split.get("utterances"):
+        return {"asr_bleu": whole_split["asr_bleu"], "utterances": len(items)}
     scores, _ = evaluate("s2st", items, jobs=jobs, progress=False)
     return {"asr_bleu": scores["asr_bleu"], "utterances": len(items)}
 
@@ -133,6 +137,9 @@ def main() -> int:
     parser.add_argument("--head-to-head-from", metavar="JSON", default=None,
                         help="with --render: take the head to head from this s2st.json (a run with --splits and "
                              "--sweep-limit 0, e.g. alone on an idle machine)")
+    parser.add_argument("--results-from", metavar="JSON", default=None,
+                        help="with --render: take the main table's rows of the splits this s2st.json measured (e.g. "
+                             "one split run on more records)")
     parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -142,10 +149,13 @@ def main() -> int:
                                  (args.head_to_head_from, ("head_to_head",))):
             if source:
                 report = take_sections(report, json.loads(Path(source).read_text()), sections)
-        if args.sweep_from or args.head_to_head_from:
+        if args.results_from:
+            report = take_splits(report, json.loads(Path(args.results_from).read_text()))
+        if args.sweep_from or args.head_to_head_from or args.results_from:
             report["command"] = "\n".join([report["command"], command])
         if args.note is not None:
             report["note"] = args.note
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         print(write_report(report, Path(args.out)))
         return 0
     torch.set_num_threads(args.threads)
@@ -162,7 +172,7 @@ def main() -> int:
     for split in args.splits:
         manifest = Path(args.corpus) / f"{split}.jsonl"
         ceilings[split] = {**ceilings[split], "asr_bleu_whole_split": ceilings[split]["asr_bleu"],
-                           **asr_bleu_ceiling(manifest, args.limit, args.jobs)}
+                           **asr_bleu_ceiling(manifest, args.limit, args.jobs, ceilings[split])}
         for name, system in systems.items():
             out_dir = work / f"{name}-{split}"
             speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
@@ -185,7 +195,8 @@ def main() -> int:
     sweep, sweep_ceiling = [], None
     if args.sweep_limit:
         manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
-        sweep_ceiling = {**ceilings["test-unseen-speakers"], **asr_bleu_ceiling(manifest, args.sweep_limit, args.jobs)}
+        sweep_ceiling = {**ceilings["test-unseen-speakers"], **asr_bleu_ceiling(manifest, args.sweep_limit, args.jobs,
+                                                                              ceilings["test-unseen-speakers"])}
         for steps in args.sweep_steps:
             for guidance in args.sweep_guidance:
                 out_dir = work / f"sweep-{steps}-{guidance:g}"
@@ -204,6 +215,17 @@ def main() -> int:
 def take_sections(report: dict, other: dict, sections: tuple[str, ...]) -> dict:
     """``report`` with ``sections`` replaced by ``other``'s, and ``other``'s command added to its commands."""
     return {**report, **{key: other[key] for key in sections},
+            "command": "\n".join([report["command"], other["command"]])}
+
+
+def take_splits(report: dict, other: dict) -> dict:
+    """``report`` with the main-table rows and ceilings of every split ``other`` measured replaced by ``other``'s
+    (rows in split order), and ``other``'s command added to its commands."""
+    splits = {row["split"] for row in other["results"]}
+    rows = [row for row in report["results"] if row["split"] not in splits] + other["results"]
+    rows.sort(key=lambda row: SPLITS.index(row["split"]))
+    return {**report, "results": rows,
+            "ceilings": {**report["ceilings"], **{split: other["ceilings"][split] for split in splits}},
             "command": "\n".join([report["command"], other["command"]])}
 
 
@@ -270,13 +292,14 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
              "source / to the reference English target of the same utterance; ceiling: two utterances of the same "
              f"speaker; floor: a wrong speaker. RTF: seconds per second of source audio ({threads} CPU thread(s)). Decoder "
              f"temperature {table[0]['temperature'] if table else '-'} everywhere.", "",
-             "| system | split | ASR-BLEU | ceiling (whole split) | of ceiling | text BLEU |"
+             "| system | split | records | ASR-BLEU | ceiling (whole split) | of ceiling | text BLEU |"
              " SIM source | SIM target | SIM target ceiling / "
-             "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 12]
+             "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 13]
     for r in table:
         ceiling = ceilings[r["split"]]
         stages = ", ".join(f"{k[4:]} {v:.3f}" for k, v in r.items() if k.startswith("rtf_"))
-        lines.append(f"| {r['system']} | {r['split']} | {r['asr_bleu']:.1f} | {ceiling['asr_bleu']:.1f} "
+        lines.append(f"| {r['system']} | {r['split']} | {ceiling.get('utterances', 'all')} | {r['asr_bleu']:.1f} | "
+                     f"{ceiling['asr_bleu']:.1f} "
                      f"({ceiling['asr_bleu_whole_split']:.1f}) | {r['asr_bleu_fraction']:.1%} | "
                      f"{r['text_bleu']:.1f} | {r['sim_to_source']:.3f} | {r['sim_to_target']:.3f} | "
                      f"{ceiling['sim_to_target']:.3f} / {ceiling['sim_wrong_speaker']:.3f} | "
