@@ -143,6 +143,8 @@ def main() -> int:
     parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before hours of work, not after
     if args.render:
         report = json.loads(Path(args.render).read_text())
         for source, sections in ((args.sweep_from, ("sweep", "sweep_ceiling")),
@@ -155,13 +157,10 @@ def main() -> int:
             report["command"] = "\n".join([report["command"], command])
         if args.note is not None:
             report["note"] = args.note
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        print(write_report(report, Path(args.out)))
+        print(write_report(report, out))
         return 0
     torch.set_num_threads(args.threads)
     ceilings = json.loads(Path(args.ceilings).read_text())["results"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # before hours of work, not after
     systems = {"direct": Translator.from_pretrained(args.pretrained, vocoder=args.vocoder)}
     try:
         systems["cascade"] = CascadeTranslator.from_pretrained(args.pretrained, vocoder=args.vocoder)
@@ -219,14 +218,13 @@ def take_sections(report: dict, other: dict, sections: tuple[str, ...]) -> dict:
 
 
 def take_splits(report: dict, other: dict) -> dict:
-    """``report`` with the main-table rows and ceilings of every split ``other`` measured replaced by ``other``'s
-    (rows in split order), and ``other``'s command added to its commands."""
+    """`take_sections` for the main table: the rows and ceilings of every split ``other`` measured are ``other``'s,
+    the rest stay ``report``'s (rows in split order)."""
     splits = {row["split"] for row in other["results"]}
     rows = [row for row in report["results"] if row["split"] not in splits] + other["results"]
     rows.sort(key=lambda row: SPLITS.index(row["split"]))
-    return {**report, "results": rows,
-            "ceilings": {**report["ceilings"], **{split: other["ceilings"][split] for split in splits}},
-            "command": "\n".join([report["command"], other["command"]])}
+    ceilings = {**report["ceilings"], **{split: other["ceilings"][split] for split in splits}}
+    return take_sections(report, {**other, "results": rows, "ceilings": ceilings}, ("results", "ceilings"))
 
 
 def write_report(report: dict, out: Path) -> str:
