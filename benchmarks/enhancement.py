@@ -17,6 +17,7 @@ system's per-utterance scores from an existing enhancement-<name>.json made with
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shlex
 import sys
@@ -30,7 +31,7 @@ from tqdm import tqdm
 
 from diffs2st.audio import MelConfig, load_audio, save_audio
 from diffs2st.data.manifest import EnhancementRecord, read_manifest, resolve_audio
-from diffs2st.enhancement import build_enhancer
+from diffs2st.enhancement import ENHANCERS, build_enhancer
 from diffs2st.errors import ConfigError
 from diffs2st.evaluation import evaluate, plan_items
 from diffs2st.plotting import save_figure
@@ -94,15 +95,28 @@ def group_means(rows, heldout: set[str]) -> dict:
             for name, part in groups.items() if part}
 
 
+def checkpoint_digests(method: str, options: dict) -> dict[str, str]:
+    """SHA-256 of the files a score system loads (its checkpoint, the bundled one by default, and any classifier),
+    so that a report is reused only while the same weights and settings are in place; {} for the baselines."""
+    if not method.startswith("score-"):
+        return {}
+    folders = {"checkpoint": options.get("checkpoint") or ENHANCERS.get(method).default_checkpoint}
+    if options.get("classifier"):
+        folders["classifier"] = options["classifier"]
+    return {f"{role}/{name}": hashlib.sha256((Path(folder) / name).read_bytes()).hexdigest()
+            for role, folder in folders.items() for name in ("config.yaml", "model.safetensors")}
+
+
 def reusable(path: Path, manifest: Path, ids: list[str], method: str, options: dict) -> dict | None:
-    """The report at ``path`` if it scored the same records with the same method and options (the baselines'
-    reports from before ``method`` was recorded count as the method named by the file)."""
+    """The report at ``path`` if it scored the same records with the same method, options and checkpoint files
+    (the baselines' reports from before ``method`` was recorded count as the method named by the file)."""
     if not path.is_file():
         return None
     document = json.loads(path.read_text())
     rows = document.get("per_utterance", [])
     same = (document.get("manifest") == str(manifest) and [r.get("id") for r in rows] == ids
-            and document.get("method", document.get("system")) == method and document.get("options", {}) == options)
+            and document.get("method", document.get("system")) == method and document.get("options", {}) == options
+            and document.get("checkpoints", {}) == checkpoint_digests(method, options))
     return document if same and "rtf" in document.get("summary", {}) else None
 
 
@@ -125,7 +139,7 @@ def score_system(name: str, method: str, options: dict, manifest: Path, records,
     summary["rtf"] = rtf
     write_report(args.out, f"enhancement-{name}", f"synth-noisy test: {name}", summary, rows,
                  {"kind": "enhance", "manifest": str(manifest), "system": name, "method": method,
-                  "options": options, "command": command})
+                  "options": options, "checkpoints": checkpoint_digests(method, options), "command": command})
     return summary, rows
 
 
