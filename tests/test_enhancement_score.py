@@ -155,6 +155,44 @@ def test_mask_refiner_starts_neutral_when_fine_tuned_from_a_model_without_it(tmp
         initialize_from(other, shipped)
 
 
+def test_one_step_sampler_is_one_network_evaluation_at_the_prior_time(pair):
+    """grid_end 0 with ddim: `steps` evaluations, the last denoised estimate is the output; with steps 1 that is
+    x0̂(x_1, 1) from the prior sample."""
+    model = ScoreEnhancer(tiny_config("conditional", sampler="ddim", steps=1, grid_end=0.0)).eval()
+    times = []
+    model.register_forward_hook(lambda module, args, output: times.append(args[1].tolist()))
+    noisy = pair[1][4000:5400]  # one inference window
+    out = model.enhance(noisy, seed=3)
+    assert times == [[1.0]]
+    peak = float(np.abs(noisy).max())
+    spec = analyse(torch.from_numpy(noisy / peak)[None].float(), SPEC)
+    x_1, _ = model.start(spec, 1, 0.5, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = synthesise(model(x_1, torch.ones(1), {"mu": spec}), SPEC, noisy.size)[0].numpy() * peak
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    times.clear()
+    model.enhance(noisy, steps=3)
+    assert len(times) == 3 and times[0] == [1.0] and times[-1][0] > 0
+    with pytest.raises(ConfigError, match="grid_end"):
+        tiny_config("conditional", grid_end=-0.1)
+
+
+def test_training_times_can_be_concentrated_at_the_start(pair):
+    times = []
+    model = ScoreEnhancer(tiny_config("conditional", train_t_max_fraction=1.0))
+    model.register_forward_hook(lambda module, args, output: times.extend(args[1].tolist()))
+    model.loss(_batch(pair))
+    assert times == [1.0] * 4
+    times.clear()
+    uniform = ScoreEnhancer(tiny_config("conditional"))
+    uniform.register_forward_hook(lambda module, args, output: times.extend(args[1].tolist()))
+    torch.manual_seed(0)
+    uniform.loss(_batch(pair))
+    assert all(t < 1.0 for t in times)
+    with pytest.raises(ConfigError, match="train_t_max_fraction"):
+        tiny_config("conditional", train_t_max_fraction=1.5)
+
+
 def test_classifier_guidance_changes_the_output(pair):
     model = ScoreEnhancer(tiny_config("conditional")).eval()
     classifier = SpeakerClassifier(SpeakerClassifierConfig(

@@ -57,9 +57,16 @@ class ScoreEnhancerConfig:
     steps: int = 8
     t_star: float = 0.5  # prior method: the time the noisy input is perturbed to
     snr: float = 0.5  # Langevin corrector step rule of the pc sampler (SGMSE+ uses 0.5)
+    # The last time of the sampling grid: None = the process's t_min (the samplers then return the denoised
+    # estimate there); 0 = the clean end itself, where the ddim sampler lands exactly on its last denoised estimate,
+    # so `steps` network evaluations and with steps 1 the estimate x0̂(x_1, 1) from the prior sample.
+    grid_end: Optional[float] = None
     window_frames: int = 256  # inference window (~2 s at hop 128, the training crop) ...
     overlap_frames: int = 32  # ... and the cross-faded overlap between windows
     train_t_max: float = 1.0  # training times are uniform on [t_min, train_t_max] (the prior needs only t <= t_star)
+    # ... except this fraction of each batch, taken at train_t_max itself: where sampling starts, and the one
+    # network evaluation of the one-step sampler (grid_end 0, steps 1)
+    train_t_max_fraction: float = 0.0
     # Karras et al. (2022) preconditioning of the x0 estimate (see `ScoreEnhancer.forward`); data_std is the std of
     # the compressed clean spectrogram of peak-normalised synth-noisy train speech (measured: 0.064).
     preconditioning: bool = True
@@ -89,8 +96,12 @@ class ScoreEnhancerConfig:
             raise ConfigError("need 0 < overlap_frames < window_frames")
         if not 0 < self.train_t_max <= 1:
             raise ConfigError("train_t_max must be in (0, 1]")
+        if not 0 <= self.train_t_max_fraction <= 1:
+            raise ConfigError("train_t_max_fraction must be in [0, 1]")
         if self.preconditioning and self.process.get("prediction") != "x0":
             raise ConfigError("preconditioning predicts x0: set process.prediction to x0 (or preconditioning false)")
+        if self.grid_end is not None and self.grid_end < 0:
+            raise ConfigError(f"grid_end must be >= 0, got {self.grid_end}")
         if self.data_std <= 0:
             raise ConfigError("data_std must be positive")
         if self.output not in ("mask", "direct"):
@@ -222,7 +233,11 @@ class ScoreEnhancer(nn.Module):
         clean_spec = analyse(clean, spec)
         process, cond = self.setup(analyse(noisy, spec))
         u = torch.rand(clean_spec.shape[0], device=clean_spec.device)
-        t = process.t_min + (min(self.config.train_t_max, process.t_max) - process.t_min) * u
+        t_max = min(self.config.train_t_max, process.t_max)
+        t = process.t_min + (t_max - process.t_min) * u
+        if self.config.train_t_max_fraction > 0:
+            at_start = torch.rand(t.shape, device=t.device) < self.config.train_t_max_fraction
+            t = torch.where(at_start, torch.full_like(t, t_max), t)
         value = diffusion_loss(self, process, clean_spec, cond, loss=self.config.loss,
                                loss_space=self.config.loss_space, t=t)
         return {"loss": value}
@@ -230,15 +245,16 @@ class ScoreEnhancer(nn.Module):
     def start(self, noisy_spec: torch.Tensor, steps: int, t_star: float, generator: torch.Generator):
         """(x_start, timesteps) of the reverse process for these noisy spectrograms."""
         process, _ = self.setup(noisy_spec)
+        device = noisy_spec.device
+        end = process.t_min if self.config.grid_end is None else self.config.grid_end
         if self.conditional:
-            x = process.prior_sample(tuple(noisy_spec.shape), generator=generator, device=noisy_spec.device)
-            return x, process.time_grid(steps, noisy_spec.device)
+            x = process.prior_sample(tuple(noisy_spec.shape), generator=generator, device=device)
+            return x, torch.linspace(process.t_max, end, steps + 1, device=device)
         if not process.t_min < t_star <= process.t_max:
             raise ConfigError(f"t_star must be in ({process.t_min}, {process.t_max}], got {t_star}")
-        t = torch.full((noisy_spec.shape[0],), t_star, device=noisy_spec.device)
-        noise = torch.randn(noisy_spec.shape, generator=generator, device=noisy_spec.device)
-        grid = torch.linspace(t_star, process.t_min, steps + 1, device=noisy_spec.device)
-        return process.perturb(noisy_spec, t, noise), grid
+        t = torch.full((noisy_spec.shape[0],), t_star, device=device)
+        noise = torch.randn(noisy_spec.shape, generator=generator, device=device)
+        return process.perturb(noisy_spec, t, noise), torch.linspace(t_star, end, steps + 1, device=device)
 
     def check_options(self, steps: int | None, sampler: str | None, t_star: float | None,
                       guidance_scale: float = 0.0) -> tuple[int, str, float]:
