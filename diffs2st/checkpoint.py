@@ -172,9 +172,8 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
 
     The checkpoint holds what a run exports — the model itself, or a part of a training wrapper (a vocoder inside
     its GAN) — so the target is ``model`` when the classes match, else its only sub-module of the checkpoint's
-    class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise), except that tensors
-    of the target's ``fresh_parts`` (name prefixes of parts added since, with a neutral initialisation) may be
-    missing; fp16 weights are cast to the model's dtype. The config (and any statistics in it) stays the run's own.
+    class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise); fp16 weights are
+    cast to the model's dtype. The config (and any statistics in it) stays the run's own.
     """
     source = load_checkpoint(directory).model
     kind = type(source)
@@ -183,19 +182,15 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
         where = "no" if not targets else f"{len(targets)}"
         raise CheckpointError(f"{directory} holds a {kind.__name__}; the {type(model).__name__} being trained has "
                               f"{where} part of that kind to initialise")
-    target = targets[0]
-    _load_fitting(target, source.state_dict(), directory, "the run's config",
-                  fresh=tuple(getattr(target, "fresh_parts", ())))
-    return target
+    _load_fitting(targets[0], source.state_dict(), directory, "the run's config")
+    return targets[0]
 
 
-def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Any, owner: str,
-                  fresh: tuple[str, ...] = ()) -> None:
+def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Any, owner: str) -> None:
     """Load ``tensors`` into ``module`` strictly: the same names and shapes, or one `CheckpointError` naming
-    ``source`` and what built ``module`` (``owner``); floating tensors are cast to the module's dtype. Tensors
-    whose names start with a ``fresh`` prefix may be missing and keep the module's values."""
+    ``source`` and what built ``module`` (``owner``); floating tensors are cast to the module's dtype."""
     expected = module.state_dict()
-    missing = sorted(name for name in set(expected) - set(tensors) if not name.startswith(fresh))
+    missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
         parts = ([f"missing tensor {missing[0]!r}"] if missing else []) + (
@@ -207,5 +202,4 @@ def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], sou
             raise CheckpointError(f"{source}: tensor {key!r} has shape {tuple(value.shape)}, {owner} builds "
                                   f"{tuple(expected[key].shape)}")
         fitted[key] = value.to(expected[key].dtype) if expected[key].is_floating_point() else value
-    kept = {name: value for name, value in expected.items() if name not in fitted}  # fresh parts only
-    module.load_state_dict({**kept, **fitted}, strict=True)
+    module.load_state_dict(fitted, strict=True)

@@ -76,9 +76,6 @@ class ScoreEnhancerConfig:
     # spectrogram itself. The 1-D U-Net squeezes 2·bins channels into ``backbone.dim`` features, so a direct output
     # is a low-rank, smeared spectrum; a mask keeps the reference's harmonics (measured: see the benchmark report).
     output: str = "mask"
-    # > 0: a small 2-D convolution over (frequency, time) with this many channels refines the U-Net's complex mask
-    # bin by bin from the mask and the reference around each bin (`MaskRefiner`); 0: none. Needs output "mask".
-    mask_refiner: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -106,8 +103,6 @@ class ScoreEnhancerConfig:
             raise ConfigError("data_std must be positive")
         if self.output not in ("mask", "direct"):
             raise ConfigError(f"output {self.output!r} is not one of mask, direct")
-        if self.mask_refiner < 0 or (self.mask_refiner and (self.output != "mask" or not self.preconditioning)):
-            raise ConfigError("mask_refiner needs a channel count >= 0, and preconditioning with output 'mask'")
 
 
 def window_starts(frames: int, window: int, overlap: int) -> list[int]:
@@ -148,31 +143,6 @@ def complex_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.cat([a_real * b_real - a_imag * b_imag, a_real * b_imag + a_imag * b_real], dim=1)
 
 
-class MaskRefiner(nn.Module):
-    """Refines a complex mask bin by bin. The 1-D U-Net sees frequency as channels and squeezes 2·bins channels
-    into ``backbone.dim`` features per frame, so its mask is smooth across frequency: it cannot pass a harmonic and
-    stop the noise one bin beside it. This head convolves over (frequency, time) — 3 layers of 3×3, a 7-bin by
-    7-frame view — from the mask, the reference spectrogram and its magnitude, and adds a correction to the mask.
-    Its last layer starts at zero, so a model fine-tuned from a checkpoint without it starts as that checkpoint."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(5, channels, 3, padding=1), nn.SiLU(),
-                                 nn.Conv2d(channels, channels, 3, padding=1), nn.SiLU(),
-                                 nn.Conv2d(channels, 2, 3, padding=1))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-        """mask, reference (batch, 2·bins, frames) real/imaginary channel stacks -> the refined mask, same shape."""
-        planes = torch.stack(mask.chunk(2, dim=1), dim=1)  # (batch, 2, bins, frames)
-        ref = torch.stack(reference.chunk(2, dim=1), dim=1)
-        features = torch.cat([planes, ref, ref.norm(dim=1, keepdim=True)], dim=1)
-        # channels-last: small-channel 2-D convolutions run ~3x faster so on a CPU (measured)
-        correction = self.net(features.contiguous(memory_format=torch.channels_last))
-        return mask + torch.cat([correction[:, 0], correction[:, 1]], dim=1)
-
-
 @MODELS.register("score-enhancer")
 class ScoreEnhancer(nn.Module):
     """Training: ``loss((clean, noisy, labels))`` with waves (batch, samples). Inference: `enhance`."""
@@ -183,14 +153,7 @@ class ScoreEnhancer(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = UNet1D(config.backbone)
-        self.refiner = MaskRefiner(config.mask_refiner) if config.mask_refiner else None
         self.process = build_process(config.process)
-
-    @property
-    def fresh_parts(self) -> tuple[str, ...]:
-        """Parts a checkpoint from before them may lack: `initialize_from` leaves them at their own (neutral)
-        initialisation."""
-        return ("refiner.",) if self.refiner is not None else ()
 
     @property
     def conditional(self) -> bool:
@@ -216,10 +179,7 @@ class ScoreEnhancer(nn.Module):
         inner = {"mu": mu / sigma_d} if mu is not None else None
         out = self.backbone(estimate / norm, t, inner)
         if self.config.output == "mask":
-            reference = inner["mu"] if mu is not None else estimate / norm
-            if self.refiner is not None:
-                out = self.refiner(out, reference)
-            out = complex_product(out, reference)
+            out = complex_product(out, inner["mu"] if mu is not None else estimate / norm)
         return (sigma_d ** 2 / norm ** 2) * estimate + (sigma * sigma_d / norm) * out
 
     def setup(self, noisy_spec: torch.Tensor):
