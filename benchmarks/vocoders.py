@@ -6,7 +6,8 @@
 Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given.
 Judges (DESIGN §5, `diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine
 similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
-originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png.
+originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png;
+``--render vocoders.json [--bundled ROW]`` re-renders a stored run without measuring.
 Not run by the tests (minutes of CPU).
 """
 
@@ -151,7 +152,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="Griffin-Lim rows to include (none: skip them, for a quick comparison of checkpoints)")
     parser.add_argument("--limit", type=int, default=50, help="clips to judge (0: all)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser.add_argument("--render", type=Path, default=None,
+                        help="measure nothing: re-render this vocoders.json (e.g. with another --bundled row)")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        report = json.loads(args.render.read_text())
+        return write_report(report["results"], Path(report["manifest"]), report["clips"], report["command"],
+                            args.bundled, args.out_dir)
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(2)
     mel = MelConfig()
@@ -168,17 +175,24 @@ def main(argv: list[str] | None = None) -> int:
                 vocoders[f"{path} +GL {iters}"].refine_iters = iters
         else:
             vocoders[str(path)] = vocoder
+    if args.bundled and args.bundled not in vocoders:
+        raise SystemExit(f"--bundled {args.bundled!r} is not one of the rows: {list(vocoders)}")
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
     add_wer_gaps(results)
-    if args.bundled and args.bundled not in results:
-        raise SystemExit(f"--bundled {args.bundled!r} is not one of the rows: {list(results)}")
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    report = {"manifest": str(args.manifest), "clips": len(items), "command": command, "results": results,
-              "goals": goal_lines(results, args.bundled) if args.bundled else []}
-    atomic_write_bytes(args.out_dir / "vocoders.json", (json.dumps(report, indent=2) + "\n").encode())
-    markdown = to_markdown(results, args.manifest, len(items), command, args.bundled)
-    atomic_write_bytes(args.out_dir / "vocoders.md", markdown.encode())
-    plot(results, args.out_dir / "vocoders.png")
+    return write_report(results, args.manifest, len(items), command, args.bundled, args.out_dir)
+
+
+def write_report(results: dict, manifest: Path, count: int, command: str, bundled: str | None, out_dir: Path) -> int:
+    """vocoders.json, .md and .png in ``out_dir``; goals checked for the ``bundled`` row."""
+    if bundled and bundled not in results:
+        raise SystemExit(f"--bundled {bundled!r} is not one of the rows: {list(results)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = {"manifest": str(manifest), "clips": count, "command": command, "results": results,
+              "goals": goal_lines(results, bundled) if bundled else []}
+    atomic_write_bytes(out_dir / "vocoders.json", (json.dumps(report, indent=2) + "\n").encode())
+    markdown = to_markdown(results, manifest, count, command, bundled)
+    atomic_write_bytes(out_dir / "vocoders.md", markdown.encode())
+    plot(results, out_dir / "vocoders.png")
     print(markdown)
     return 0
 
