@@ -73,7 +73,8 @@ def register(subparsers) -> None:
     parser.add_argument("--method", default="deepfilternet3", choices=ENHANCERS.names(), help="enhancer")
     parser.add_argument("--checkpoint", default=None, help="score enhancers: checkpoint directory (default: bundled)")
     parser.add_argument("--steps", type=int, default=None, help="score enhancers: sampling steps")
-    parser.add_argument("--sampler", default=None, help="score enhancers: pc, euler_maruyama, ode_euler, ode_heun, ...")
+    parser.add_argument("--sampler", default=None, help="score enhancers: ddim (the bundled default, with the "
+                        "config's grid_end), pc, euler_maruyama, ode_euler, ode_heun, ...")
     parser.add_argument("--t-star", type=float, default=None, help="score-prior: time the input is perturbed to")
     parser.add_argument("--classifier", default=None, help="score enhancers: speaker classifier for guidance")
     parser.add_argument("--guidance-scale", type=float, default=None, help="classifier guidance scale (0: off)")
