@@ -205,7 +205,10 @@ def goals(groups: dict, rtf: dict, rows: dict, heldout: set[str], name: str,
     ours, theirs = groups[name], groups[reference]
     seen, held = ours.get("seen families"), ours.get("held-out family")
     ref_seen, ref_held = theirs.get("seen families"), theirs.get("held-out family")
-    is_seen = lambda row: row["noise_family"] not in heldout  # noqa: E731
+
+    def is_seen(row: dict) -> bool:
+        return row["noise_family"] not in heldout
+
     lines = []
     if seen and ref_seen:
         for metric, label in (("pesq", "PESQ"), ("si_sdr", "SI-SDR")):

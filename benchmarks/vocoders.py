@@ -175,17 +175,21 @@ def main(argv: list[str] | None = None) -> int:
                 vocoders[f"{path} +GL {iters}"].refine_iters = iters
         else:
             vocoders[str(path)] = vocoder
-    if args.bundled and args.bundled not in vocoders:
-        raise SystemExit(f"--bundled {args.bundled!r} is not one of the rows: {list(vocoders)}")
+    require_row(args.bundled, vocoders)  # before the judges run
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
     add_wer_gaps(results)
     return write_report(results, args.manifest, len(items), command, args.bundled, args.out_dir)
 
 
+def require_row(bundled: str | None, rows: dict) -> None:
+    """``--bundled`` must name one of the rows (when given)."""
+    if bundled and bundled not in rows:
+        raise SystemExit(f"--bundled {bundled!r} is not one of the rows: {list(rows)}")
+
+
 def write_report(results: dict, manifest: Path, count: int, command: str, bundled: str | None, out_dir: Path) -> int:
     """vocoders.json, .md and .png in ``out_dir``; goals checked for the ``bundled`` row."""
-    if bundled and bundled not in results:
-        raise SystemExit(f"--bundled {bundled!r} is not one of the rows: {list(results)}")
+    require_row(bundled, results)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"manifest": str(manifest), "clips": count, "command": command, "results": results,
               "goals": goal_lines(results, bundled) if bundled else []}

@@ -208,13 +208,15 @@ class ScoreEnhancer(nn.Module):
         device = noisy_spec.device
         end = process.t_min if self.config.grid_end is None else self.config.grid_end
         if self.conditional:
+            start = process.t_max
             x = process.prior_sample(tuple(noisy_spec.shape), generator=generator, device=device)
-            return x, torch.linspace(process.t_max, end, steps + 1, device=device)
-        if not process.t_min < t_star <= process.t_max:
-            raise ConfigError(f"t_star must be in ({process.t_min}, {process.t_max}], got {t_star}")
-        t = torch.full((noisy_spec.shape[0],), t_star, device=device)
-        noise = torch.randn(noisy_spec.shape, generator=generator, device=device)
-        return process.perturb(noisy_spec, t, noise), torch.linspace(t_star, end, steps + 1, device=device)
+        else:
+            if not process.t_min < t_star <= process.t_max:
+                raise ConfigError(f"t_star must be in ({process.t_min}, {process.t_max}], got {t_star}")
+            start = t_star
+            t = torch.full((noisy_spec.shape[0],), t_star, device=device)
+            x = process.perturb(noisy_spec, t, torch.randn(noisy_spec.shape, generator=generator, device=device))
+        return x, torch.linspace(start, end, steps + 1, device=device)
 
     def check_options(self, steps: int | None, sampler: str | None, t_star: float | None,
                       guidance_scale: float = 0.0) -> tuple[int, str, float]:
