@@ -8,6 +8,9 @@ Judges (DESIGN §5, `diffs2st.judges`): pocketsphinx WER against the transcript 
 similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
 originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png;
 ``--render vocoders.json [--bundled ROW]`` re-renders a stored run without measuring.
+``--error-sources`` (one iSTFT checkpoint) instead splits its WER gap between magnitude and phase: WER only, of the
+vocoder, of its magnitude with the original's phase, and of the original's magnitude with its phase (+ the same
+Griffin-Lim refinement); written to vocoder-error-sources.json and .md.
 Not run by the tests (minutes of CPU).
 """
 
@@ -25,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import MelConfig, load_audio, log_mel
+from diffs2st.audio import MelConfig, istft, load_audio, log_mel, reconstruct_phase, stft
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from diffs2st.judges import build_judge
@@ -73,6 +76,41 @@ def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judge
     summary["rtf"] = elapsed / seconds if vocoder is not None else None
     summary["clip_wer"] = [s["wer"] for s in scores]
     return summary
+
+
+def error_sources(vocoder, items: list[tuple[np.ndarray, str]], asr, mel: MelConfig) -> dict:
+    """Per-clip WER of the originals, of ``vocoder`` (an iSTFT vocoder), and of two resyntheses that each take one
+    half from the original's STFT: its magnitude with the original's phase, the original's magnitude with its phase
+    (refined by the vocoder's own Griffin-Lim iterations). Each row: {"wer", "clip_wer"}, as `add_wer_gaps` takes."""
+    rows: dict[str, list[float]] = {name: [] for name in ERROR_SOURCE_ROWS}
+    for original, text in tqdm(items, desc="error sources", leave=False):
+        wave = torch.as_tensor(original)
+        true = stft(wave, mel)
+        with torch.inference_mode():
+            predicted = vocoder.corrected_spectrum(log_mel(wave, mel)[None])[0]
+            waves = [wave, vocoder(log_mel(wave, mel)),
+                     istft(torch.polar(predicted.abs(), true.angle()), mel, len(wave)),
+                     reconstruct_phase(true.abs(), mel, len(wave), vocoder.refine_iters, phase=predicted.angle())]
+        for name, resynthesis in zip(ERROR_SOURCE_ROWS, waves):
+            rows[name].append(asr(resynthesis.numpy(), text)["wer"])
+    return {name: {"wer": float(np.mean(wers)), "clip_wer": wers} for name, wers in rows.items()}
+
+
+ERROR_SOURCE_ROWS = ("original (ceiling)", "vocoder", "vocoder magnitude + original phase",
+                     "original magnitude + vocoder phase")
+
+
+def error_sources_markdown(results: dict, manifest: Path, count: int, command: str, refine_iters: int) -> str:
+    lines = ["# Where the vocoder's WER gap comes from", "", "Reproduce with:", "", "```bash", command, "```", "",
+             f"{count} clips of `{manifest}`, pocketsphinx WER against the transcript. Each resynthesis takes the "
+             "STFT magnitude and phase (n_fft/hop of the MelConfig) from the vocoder or from the original clip; a "
+             f"vocoder phase is refined by the vocoder's {refine_iters} Griffin-Lim iterations. Gap: WER minus the "
+             "original's on the same clips, ± its standard error.", "",
+             "| resynthesis | WER ↓ | WER gap |", "| --- | --- | --- |"]
+    for name, r in results.items():
+        gap = "—" if name == ERROR_SOURCE_ROWS[0] else f"{r['wer_gap']:+.3f} ± {r['wer_gap_se']:.3f}"
+        lines.append(f"| {name} | {r['wer']:.3f} | {gap} |")
+    return "\n".join(lines + [""])
 
 
 def add_wer_gaps(results: dict) -> None:
@@ -152,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Griffin-Lim rows to include (none: skip them, for a quick comparison of checkpoints)")
     parser.add_argument("--limit", type=int, default=50, help="clips to judge (0: all)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser.add_argument("--error-sources", action="store_true",
+                        help="WER only: split one iSTFT checkpoint's gap between its magnitude and its phase")
     parser.add_argument("--render", type=Path, default=None,
                         help="measure nothing: re-render this vocoders.json (e.g. with another --bundled row)")
     args = parser.parse_args(argv)
@@ -162,8 +202,23 @@ def main(argv: list[str] | None = None) -> int:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(2)
     mel = MelConfig()
+    if args.error_sources and (len(args.checkpoint) != 1 or len(args.refine_iters or [0]) != 1):
+        raise SystemExit("--error-sources takes exactly one --checkpoint and at most one --refine-iters value")
     items = [(load_audio(path, mel.sample_rate, max_seconds=None), text) for path, text in clips(args.manifest,
                                                                                                  args.limit)]
+    if args.error_sources:
+        vocoder = load_vocoder(args.checkpoint[0], refine_iters=args.refine_iters[0] if args.refine_iters else None)
+        if not hasattr(vocoder, "corrected_spectrum"):
+            raise SystemExit(f"--error-sources needs an iSTFT vocoder, not {args.checkpoint[0]}")
+        results = error_sources(vocoder, items, build_judge("asr", mel), mel)
+        add_wer_gaps(results)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        report = {"manifest": str(args.manifest), "clips": len(items), "command": command, "results": results}
+        atomic_write_bytes(args.out_dir / "vocoder-error-sources.json", (json.dumps(report, indent=2) + "\n").encode())
+        markdown = error_sources_markdown(results, args.manifest, len(items), command, vocoder.refine_iters)
+        atomic_write_bytes(args.out_dir / "vocoder-error-sources.md", markdown.encode())
+        print(markdown)
+        return 0
     judges = {name: build_judge(name, mel) for name in ("asr", "speaker", "pesq", "dnsmos")}
     vocoders = {"original (ceiling)": None}
     vocoders.update({f"griffin-lim-{n}": load_vocoder("griffin-lim", iters=n) for n in args.griffin_lim_iters})

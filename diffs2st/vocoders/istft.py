@@ -95,10 +95,15 @@ class ISTFTVocoder(nn.Module):
             return reconstruct_phase(spectrum.abs(), self.mel, length, refine_iters, phase=spectrum.angle())
         return istft(spectrum, self.mel, length=length)
 
+    def corrected_spectrum(self, mel: torch.Tensor) -> torch.Tensor:
+        """`spectrum`, with its magnitude rescaled to match ``mel`` (batch, n_mels, frames) when the config's
+        mel_correction is on: what `forward` inverts."""
+        spectrum = self.spectrum(mel)
+        if self.config.mel_correction:
+            spectrum = torch.polar(match_mel(spectrum.abs(), mel, self.mel), spectrum.angle())
+        return spectrum
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         batch, single = as_batch(mel, self.mel)
-        spectrum = self.spectrum(batch)
-        if self.config.mel_correction:
-            spectrum = torch.polar(match_mel(spectrum.abs(), batch, self.mel), spectrum.angle())
-        wave = self.waveform(spectrum, self.refine_iters)
+        wave = self.waveform(self.corrected_spectrum(batch), self.refine_iters)
         return wave[0] if single else wave
