@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from diffs2st.evaluation import evaluate, plan_items
-from diffs2st.reports import write_report
+from diffs2st.reports import report_heading, write_report
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
 COLUMNS = [("asr_bleu", "ASR-BLEU"), ("asr_chrf", "ASR-chrF"), ("asr_wer", "ASR-WER"),
@@ -42,8 +42,7 @@ def main() -> int:
                      {"kind": "s2st", "manifest": str(manifest), "system": "reference", "command": command})
         results[split] = {"utterances": len(rows), **summary}
     Path(args.out, "ceilings.json").write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")
-    lines = ["# synth-cvss ceilings (reference English audio scored by the judges)", "", "Reproduce with:", "",
-             "```bash", command, "```", "",
+    lines = [*report_heading("synth-cvss ceilings (reference English audio scored by the judges)", command),
              "SIM same speaker: Resemblyzer cosine between two different reference utterances of one speaker; "
              "SIM wrong speaker: the same against another speaker's reference; SIM to French source: reference "
              "target vs its own espeak-ng source (same speaker, other language).", "",

@@ -36,6 +36,7 @@ from diffs2st.digits.classifier import DigitClassifier
 from diffs2st.digits.data import DigitMels
 from diffs2st.judges import build_judge
 from diffs2st.plotting import save_figure
+from diffs2st.reports import report_heading
 from diffs2st.pretrained import DIGIT_CLASSIFIER, DIGIT_MODEL, default_vocoder
 from diffs2st.vocoders import load_vocoder
 
@@ -191,7 +192,7 @@ def write_report(report: dict, out: Path) -> None:
         path = Path(report[key])
         report[key] = str(path.relative_to(REPO)) if path.is_absolute() and path.is_relative_to(REPO) else str(path)
     atomic_write_bytes(out / "digits.json", (json.dumps(report, indent=2) + "\n").encode())
-    lines = ["# Spoken-digit generation (synth-digits)", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Spoken-digit generation (synth-digits)", command),
              f"Generator `{report['model']}`{training_note(report['generator_training'])}, "
              f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
              f"and cell, {report['threads']} CPU thread(s). Judge: pocketsphinx with a ten-digit grammar "

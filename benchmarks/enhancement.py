@@ -36,7 +36,7 @@ from diffs2st.errors import ConfigError
 from diffs2st.evaluation import evaluate, plan_items
 from diffs2st.plotting import save_figure
 from diffs2st.pretrained import ENHANCE_CLASSIFIER, ENHANCE_CONDITIONAL, ENHANCE_PRIOR
-from diffs2st.reports import write_report
+from diffs2st.reports import report_heading, write_report
 
 METRICS = ("pesq", "estoi", "si_sdr", "dnsmos_ovrl", "sim_to_clean")
 SWEEP_METRICS = ("pesq", "estoi", "si_sdr")
@@ -271,7 +271,7 @@ def main() -> int:
         {"command": command, "heldout": sorted(heldout), "threads": args.threads, "results": results,
          "sweep": {"records": len(sweep_records), "results": sweep_results, "baselines": baselines}},
         indent=2) + "\n")
-    lines = ["# Speech enhancement on synth-noisy test", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Speech enhancement on synth-noisy test", command),
              f"{len(records)} test records; held-out noise family (never in train): "
              f"{', '.join(sorted(heldout)) or 'none marked'}. RTF with {args.threads} torch threads on this "
              "machine's CPU. All scores against the clean reference.", ""]

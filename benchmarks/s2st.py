@@ -34,6 +34,7 @@ from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.evaluation import evaluate, plan_items
 from diffs2st.plotting import save_figure
+from diffs2st.reports import report_heading
 from diffs2st.s2st.translator import DEFAULT_TEMPERATURE, CascadeTranslator, Translator
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
@@ -283,8 +284,8 @@ def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | No
 def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings: dict, sweep_ceiling: dict | None,
              goals: list[str], command: str, threads: int, components: dict | None = None,
              note: str | None = None) -> str:
-    lines = ["# Direct S2ST vs cascade on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command,
-             "```", "", *([note, ""] if note else []), "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
+    lines = [*report_heading("Direct S2ST vs cascade on synth-cvss (fr → en)", command),
+             *([note, ""] if note else []), "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
              "SIM: Resemblyzer cosine of the output to the French "
              "source / to the reference English target of the same utterance; ceiling: two utterances of the same "

@@ -30,6 +30,7 @@ from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.judges import build_judge
 from diffs2st.judges.speaker import equal_error_rate
 from diffs2st.plotting import save_figure
+from diffs2st.reports import report_heading
 from diffs2st.speaker import SpeakerEncoder
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
@@ -85,7 +86,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "speaker_encoder.json", (json.dumps(
         {"command": command, "checkpoint": args.checkpoint, "results": results}, indent=2) + "\n").encode())
-    lines = ["# Speaker encoder (ours) on synth-cvss", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Speaker encoder (ours) on synth-cvss", command),
              f"Our encoder `{args.checkpoint}` ({encoder.config.embedding_dim}-d, trained on the synth-cvss train "
              f"speakers) next to the external judge Resemblyzer on the same pairs. All pairs i != j of a split; "
              "en-en: English target vs English target; fr-en: French source vs English target (the S2ST reference "

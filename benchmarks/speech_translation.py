@@ -28,7 +28,7 @@ from diffs2st.cli.transcribe import load_translator
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.evaluation import evaluate, plan_items
 from diffs2st.plotting import save_figure
-from diffs2st.reports import write_report
+from diffs2st.reports import report_heading, write_report
 from diffs2st.translation import translate_waves
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
@@ -88,7 +88,7 @@ def main() -> int:
                                                        for key, label in COLUMNS) + f", RTF {speed['rtf']:.3f}")
     atomic_write_bytes(out / "speech_translation.json",
                        (json.dumps({"command": command, "results": table}, indent=2) + "\n").encode())
-    lines = ["# Speech translation on synth-cvss (fr → en)", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Speech translation on synth-cvss (fr → en)", command),
              "French outputs (source decoder, or CTC for the single-decoder variant) vs English outputs (target "
              "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised "
              "(lower case, no punctuation). RTF: decoding seconds per second of source audio "

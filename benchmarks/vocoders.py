@@ -33,6 +33,7 @@ from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from diffs2st.judges import build_judge
 from diffs2st.plotting import save_figure
+from diffs2st.reports import report_heading
 from diffs2st.vocoders import load_vocoder
 
 OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks"
@@ -87,8 +88,9 @@ def error_sources(vocoder, items: list[tuple[np.ndarray, str]], asr, mel: MelCon
         wave = torch.as_tensor(original)
         true = stft(wave, mel)
         with torch.inference_mode():
-            predicted = vocoder.corrected_spectrum(log_mel(wave, mel)[None])[0]
-            waves = [wave, vocoder(log_mel(wave, mel)),
+            spectrum = vocoder.corrected_spectrum(log_mel(wave, mel)[None])  # what vocoder(mel) inverts
+            predicted = spectrum[0]
+            waves = [wave, vocoder.waveform(spectrum, vocoder.refine_iters)[0],
                      istft(torch.polar(predicted.abs(), true.angle()), mel, len(wave)),
                      reconstruct_phase(true.abs(), mel, len(wave), vocoder.refine_iters, phase=predicted.angle())]
         for name, resynthesis in zip(ERROR_SOURCE_ROWS, waves):
@@ -101,7 +103,7 @@ ERROR_SOURCE_ROWS = ("original (ceiling)", "vocoder", "vocoder magnitude + origi
 
 
 def error_sources_markdown(results: dict, manifest: Path, count: int, command: str, refine_iters: int) -> str:
-    lines = ["# Where the vocoder's WER gap comes from", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Where the vocoder's WER gap comes from", command),
              f"{count} clips of `{manifest}`, pocketsphinx WER against the transcript. Each resynthesis takes the "
              "STFT magnitude and phase (n_fft/hop of the MelConfig) from the vocoder or from the original clip; a "
              f"vocoder phase is refined by the vocoder's {refine_iters} Griffin-Lim iterations. Gap: WER minus the "
@@ -134,7 +136,7 @@ def goal_lines(results: dict, name: str) -> list[str]:
 
 
 def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled: str | None) -> str:
-    lines = ["# Vocoder resynthesis benchmark", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Vocoder resynthesis benchmark", command),
              f"{count} clips of `{manifest}` (speakers no vocoder was trained on), English targets; each clip's "
              "log-mel is vocoded and judged against the original: pocketsphinx WER against the transcript, "
              "Resemblyzer SIM and PESQ-WB against the original wave, DNSMOS OVRL. RTF: vocoding seconds per second "
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(2)
     mel = MelConfig()
-    if args.error_sources and (len(args.checkpoint) != 1 or len(args.refine_iters or [0]) != 1):
+    if args.error_sources and (len(args.checkpoint) != 1 or len(args.refine_iters or []) > 1):
         raise SystemExit("--error-sources takes exactly one --checkpoint and at most one --refine-iters value")
     items = [(load_audio(path, mel.sample_rate, max_seconds=None), text) for path, text in clips(args.manifest,
                                                                                                  args.limit)]
@@ -212,12 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--error-sources needs an iSTFT vocoder, not {args.checkpoint[0]}")
         results = error_sources(vocoder, items, build_judge("asr", mel), mel)
         add_wer_gaps(results)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
         report = {"manifest": str(args.manifest), "clips": len(items), "command": command, "results": results}
-        atomic_write_bytes(args.out_dir / "vocoder-error-sources.json", (json.dumps(report, indent=2) + "\n").encode())
-        markdown = error_sources_markdown(results, args.manifest, len(items), command, vocoder.refine_iters)
-        atomic_write_bytes(args.out_dir / "vocoder-error-sources.md", markdown.encode())
-        print(markdown)
+        write_files(args.out_dir, "vocoder-error-sources", report,
+                    error_sources_markdown(results, args.manifest, len(items), command, vocoder.refine_iters))
         return 0
     judges = {name: build_judge(name, mel) for name in ("asr", "speaker", "pesq", "dnsmos")}
     vocoders = {"original (ceiling)": None}
@@ -245,15 +244,19 @@ def require_row(bundled: str | None, rows: dict) -> None:
 def write_report(results: dict, manifest: Path, count: int, command: str, bundled: str | None, out_dir: Path) -> int:
     """vocoders.json, .md and .png in ``out_dir``; goals checked for the ``bundled`` row."""
     require_row(bundled, results)
-    out_dir.mkdir(parents=True, exist_ok=True)
     report = {"manifest": str(manifest), "clips": count, "command": command, "results": results,
               "goals": goal_lines(results, bundled) if bundled else []}
-    atomic_write_bytes(out_dir / "vocoders.json", (json.dumps(report, indent=2) + "\n").encode())
-    markdown = to_markdown(results, manifest, count, command, bundled)
-    atomic_write_bytes(out_dir / "vocoders.md", markdown.encode())
+    write_files(out_dir, "vocoders", report, to_markdown(results, manifest, count, command, bundled))
     plot(results, out_dir / "vocoders.png")
-    print(markdown)
     return 0
+
+
+def write_files(out_dir: Path, stem: str, report: dict, markdown: str) -> None:
+    """``stem``.json and ``stem``.md in ``out_dir`` (atomically); the Markdown is printed too."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / f"{stem}.json", (json.dumps(report, indent=2) + "\n").encode())
+    atomic_write_bytes(out_dir / f"{stem}.md", markdown.encode())
+    print(markdown)
 
 
 if __name__ == "__main__":

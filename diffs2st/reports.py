@@ -67,6 +67,11 @@ def histogram_grid(rows: Sequence[dict], path: str | os.PathLike, title: str) ->
     return save_figure(figure, path, dpi=100)
 
 
+def report_heading(title: str, command: str) -> list[str]:
+    """Markdown lines every report starts with: the title and the command that reproduces it."""
+    return [f"# {title}", "", "Reproduce with:", "", "```bash", command, "```", ""]
+
+
 def write_report(out_dir: str | os.PathLike, name: str, title: str, summary: dict, rows: list[dict], meta: dict,
                  ceiling: dict | None = None, notes: Sequence[str] = ()) -> dict[str, Path]:
     """Write ``name``.json / .md / _distributions.png into ``out_dir``; returns the paths."""
@@ -76,9 +81,7 @@ def write_report(out_dir: str | os.PathLike, name: str, title: str, summary: dic
     document = {**meta, "summary": summary, "ceiling": ceiling, "per_utterance": rows}
     atomic_write_bytes(paths["json"], (json.dumps(document, indent=2, default=str) + "\n").encode())
     plot = histogram_grid(rows, out_dir / f"{name}_distributions.png", title)
-    lines = [f"# {title}", ""]
-    if meta.get("command"):
-        lines += ["Reproduce with:", "", "```bash", meta["command"], "```", ""]
+    lines = report_heading(title, meta["command"]) if meta.get("command") else [f"# {title}", ""]
     lines += [f"{len(rows)} utterances. " + " ".join(notes), "", markdown_table(summary, ceiling), ""]
     if plot:
         lines += [f"![per-utterance distributions]({plot.name})", ""]

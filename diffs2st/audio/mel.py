@@ -154,8 +154,9 @@ def reconstruct_phase(magnitude: torch.Tensor, config: MelConfig, length: int, n
 
 def _with_magnitude(pairs: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
     """The complex tensor with the phases of ``pairs`` (..., 2) (real, imaginary) and the given ``magnitude`` (a
-    zero pair, which has no phase, stays zero). Done on the real pairs: on a CPU ~8x faster than magnitude·exp(i·angle), which dominated a Griffin-Lim
-    iteration (measured: 11 vs 1.4 ms for 4 s of audio, against ~2.5 ms for the STFT and its inverse)."""
+    zero pair, which has no phase, stays zero). Done on the real pairs: on a CPU ~8x faster than
+    magnitude·exp(i·angle), which dominated a Griffin-Lim iteration (measured: 11 vs 1.4 ms for 4 s of audio, against
+    ~2.5 ms for the STFT and its inverse)."""
     norm = torch.linalg.vector_norm(pairs, dim=-1, keepdim=True).clamp_min(torch.finfo(pairs.dtype).tiny)
     return torch.view_as_complex((pairs * (magnitude[..., None] / norm)).contiguous())
 

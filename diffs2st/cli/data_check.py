@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..audio.io import atomic_write_bytes
 from ..data.selfcheck import check_corpus, plot_selfcheck
+from ..reports import report_heading
 from .main import add_command
 
 
@@ -14,7 +15,7 @@ def _markdown(summary: dict, command: str, plot_name: str) -> str:
     columns = ["utterances", "speakers", "target_wer", "worst_speaker_wer", "eer_target_target",
                "eer_target_target_same_base_voice", "eer_source_target", "sim_same_target_target", "sim_different_target_target", "tgt_seconds_mean",
                "src_seconds_mean", "clipped_fraction"]
-    lines = ["# Corpus self-check", "", "Reproduce with:", "", "```bash", command, "```", "",
+    lines = [*report_heading("Corpus self-check", command),
              "| split | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
     for name, part in list(summary["splits"].items()) + [("all", summary["overall"])]:
         cells = [f"{part[c]:.3g}" if isinstance(part.get(c), float) else str(part.get(c, "–")) for c in columns]
