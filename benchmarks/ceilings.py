@@ -1,6 +1,6 @@
 """Ceilings of synth-cvss: the judges applied to the reference English audio of the test splits.
 
-    python benchmarks/ceilings.py --corpus corpora/synth-cvss --out docs/benchmarks
+    python benchmarks/ceilings.py --corpus corpora/synth-cvss --out docs/benchmarks/ceilings
 
 ASR-BLEU / chrF / WER of the reference targets (pocketsphinx), speaker similarity of two different reference
 utterances of the same speaker (the SIM ceiling), of the reference to its own French source (cross-language), and to
@@ -28,7 +28,7 @@ COLUMNS = [("asr_bleu", "ASR-BLEU"), ("asr_chrf", "ASR-chrF"), ("asr_wer", "ASR-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="corpora/synth-cvss")
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/ceilings")
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()

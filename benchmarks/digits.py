@@ -1,7 +1,7 @@
 """Spoken-digit generation benchmark: a grid of sampler x steps x guidance, judged like real digits.
 
     python benchmarks/digits.py --model pretrained/digits --classifier pretrained/digit-classifier \
-        --corpus corpora/synth-digits --per-digit 30 --out docs/benchmarks
+        --corpus corpora/synth-digits --per-digit 30 --out docs/benchmarks/digits
 
 For every grid cell, ``--per-digit`` clips of each digit 0-9 are generated, vocoded and scored:
 - digit-judge accuracy: pocketsphinx restricted to the ten digit words (`diffs2st.judges`, not ours), against the
@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/digits")
     parser.add_argument("--render", metavar="JSON", default=None,
                         help="only rewrite the report (md, png, goals) from an earlier digits.json into --out")
     args = parser.parse_args()

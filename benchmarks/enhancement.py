@@ -1,7 +1,8 @@
 """Speech enhancement on synth-noisy test: the noisy input, spectral gating, DeepFilterNet3 and our score enhancers.
 
-    python benchmarks/enhancement.py --manifest corpora/synth-noisy/test.jsonl --out docs/benchmarks --limit 320 \
-        [--system NAME=METHOD[,key=value...]] [--sweep-steps 1 2 4 8 16 --sweep-limit 40] [--reuse] [--threads 2]
+    python benchmarks/enhancement.py --manifest corpora/synth-noisy/test.jsonl --out docs/benchmarks/enhancement \
+        --limit 320 [--system NAME=METHOD[,key=value...]] [--sweep-steps 1 2 4 8 16 --sweep-limit 40] [--reuse] \
+        [--threads 2]
 
 Every system enhances the same records; all outputs are scored against the clean reference (PESQ-WB, ESTOI,
 SI-SDR, DNSMOS, Resemblyzer SIM to clean) overall, per noise family and per SNR, with the held-out noise family
@@ -228,7 +229,7 @@ def goals(groups: dict, rtf: dict, rows: dict, heldout: set[str], name: str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", default="corpora/synth-noisy/test.jsonl")
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/enhancement")
     parser.add_argument("--system", action="append", default=None, help="NAME=METHOD[,key=value...] (repeatable)")
     parser.add_argument("--heldout", action="append", default=None, help="held-out noise family (repeatable)")
     parser.add_argument("--limit", type=int, default=None)

@@ -1,6 +1,6 @@
 """Direct S2ST vs the cascade on synth-cvss, judged like every other system (`diffs2st.evaluation`).
 
-    python benchmarks/s2st.py --pretrained pretrained --corpus corpora/synth-cvss --out docs/benchmarks \
+    python benchmarks/s2st.py --pretrained pretrained --corpus corpora/synth-cvss --out docs/benchmarks/s2st \
         [--limit 100] [--sweep-limit 50] [--jobs 1]
 
 For test-seen and test-unseen speakers and each system found in ``--pretrained`` (direct: st/, speaker-encoder/,
@@ -8,11 +8,12 @@ synthesizer/, vocoder/; cascade: st/, text-mt/, speaker-encoder/, cascade-tts/, 
 translated; the English audio goes through the judges: ASR-BLEU (pocketsphinx) and its fraction of the ceiling (the
 reference English audio of the SAME records under the same judge: corpus BLEU depends on which sentences are scored,
 so a subset is never compared with the whole split's ceiling), text BLEU of the translation, Resemblyzer similarity
-of the output to the source and to the reference target (ceiling and floor from docs/benchmarks/ceilings.json, the
-whole split: two utterances of the same speaker; a wrong speaker), DNSMOS, and RTF end to end and per stage (seconds
-per second of source audio); then direct and cascade take turns on the same clips for a paired speed comparison.
-Then a sweep over sampling steps x voice guidance for the direct model on test-unseen speakers. Writes s2st.json,
-s2st.md and s2st.png. Not run by the tests (CPU hours at full size: use --limit).
+of the output to the source and to the reference target (ceiling and floor from
+docs/benchmarks/ceilings/ceilings.json, the whole split: two utterances of the same speaker; a wrong speaker),
+DNSMOS, and RTF end to end and per stage (seconds per second of source audio); then direct and cascade take turns
+on the same clips for a paired speed comparison. Then a sweep over sampling steps x voice guidance for the direct
+model on test-unseen speakers. Writes s2st.json, s2st.md and s2st.png.
+Not run by the tests (CPU hours at full size: use --limit).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int) -> dict:
 
 def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: dict) -> dict:
     """ASR-BLEU of the reference English audio of the first ``limit`` records (the ceiling for outputs of the same
-    records) and how many records that is; ``whole_split`` (docs/benchmarks/ceilings.json, the same judge) when
-    those records are the whole split."""
+    records) and how many records that is; ``whole_split`` (docs/benchmarks/ceilings/ceilings.json, the same judge)
+    when those records are the whole split."""
     every = plan_items("s2st", manifest, None, reference=True)
     items = every[:limit]
     if len(items) == len(every) == whole_split.get("utterances"):
@@ -114,7 +115,7 @@ def main() -> int:
     parser.add_argument("--pretrained", default="pretrained", help="folder with the components (see above)")
     parser.add_argument("--vocoder", default=None, help="override the vocoder (checkpoint or 'griffin-lim')")
     parser.add_argument("--corpus", default="corpora/synth-cvss")
-    parser.add_argument("--ceilings", default="docs/benchmarks/ceilings.json")
+    parser.add_argument("--ceilings", default="docs/benchmarks/ceilings/ceilings.json")
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
     parser.add_argument("--splits", nargs="*", choices=SPLITS, default=list(SPLITS),
                         help="splits of the main table (none: only the head to head and the sweep)")
@@ -129,7 +130,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--speed-limit", type=int, default=40,
                         help="test-unseen clips of the direct vs cascade head-to-head timing (0: skip)")
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/s2st")
     parser.add_argument("--render", metavar="JSON", default=None,
                         help="only rewrite the report (goals, markdown, plot) from an earlier s2st.json")
     parser.add_argument("--sweep-from", metavar="JSON", default=None,

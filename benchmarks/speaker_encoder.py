@@ -56,7 +56,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
     parser.add_argument("--no-judge", action="store_true", help="skip the Resemblyzer comparison")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/speaker_encoder")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)

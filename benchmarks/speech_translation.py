@@ -2,7 +2,7 @@
 splits; sacrebleu/jiwer score its French transcript and its English translation.
 
     python benchmarks/speech_translation.py --checkpoint pretrained/st [--checkpoint runs/st-single/model ...] \
-        --corpus corpora/synth-cvss --out docs/benchmarks [--beam 1] [--limit N]
+        --corpus corpora/synth-cvss --out docs/benchmarks/speech_translation [--beam 1] [--limit N]
 
 Per checkpoint and split: source BLEU/WER/CER, target BLEU/chrF/WER/CER (text lower-cased, punctuation removed,
 `diffs2st.judges.normalize_text`), decoding speed (RTF on the CPU threads given, batch of 16, after a warm-up) and
@@ -54,7 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint directory (repeatable)")
     parser.add_argument("--corpus", default="corpora/synth-cvss")
-    parser.add_argument("--out", default="docs/benchmarks")
+    parser.add_argument("--out", default="docs/benchmarks/speech_translation")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)

@@ -6,7 +6,7 @@
 Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given.
 Judges (DESIGN §5, `diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine
 similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
-originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders.json, vocoders.md and vocoders.png;
+originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders/: vocoders.json, .md and .png;
 ``--render vocoders.json [--bundled ROW]`` re-renders a stored run without measuring.
 ``--error-sources`` (one iSTFT checkpoint) instead splits its WER gap between magnitude and phase: WER only, of the
 vocoder, of its magnitude with the original's phase, and of the original's magnitude with its phase (+ the same
@@ -36,7 +36,7 @@ from diffs2st.plotting import save_figure
 from diffs2st.reports import report_heading
 from diffs2st.vocoders import load_vocoder
 
-OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks"
+OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks" / "vocoders"
 
 
 def score(judges: dict, wave: np.ndarray, original: np.ndarray, text: str) -> dict:

@@ -45,7 +45,7 @@ def _default_backbone() -> UNet1DConfig:
 @dataclass(frozen=True)
 class ScoreEnhancerConfig:
     """``sampler``/``steps``/``t_star``/``snr`` are the inference defaults (chosen by measurement, see
-    docs/benchmarks/enhancement.md); every call can override them."""
+    docs/benchmarks/enhancement/enhancement.md); every call can override them."""
 
     method: str = "conditional"
     spectrogram: ComplexSpectrogramConfig = field(default_factory=ComplexSpectrogramConfig)

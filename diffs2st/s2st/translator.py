@@ -31,7 +31,7 @@ from .synthesizer import AcousticSynthesizer
 JOIN_PAUSE_SECONDS = 0.15
 # Scale of the starting noise of the flow decoder (Grad-TTS's temperature). Measured on 12 test-unseen utterances
 # with the bundled synthesizer (4 steps): temperature 1.0 / 0.5 / 0.2 / 0.1 / 0.0 -> ASR-BLEU 19.1 / 39.5 / 46.2 /
-# 47.4 / 38.4 and similarity to the reference target 0.62 / 0.72 / 0.79 / 0.80 / 0.80 (see docs/benchmarks/s2st.md).
+# 47.4 / 38.4 and similarity to the reference target 0.62 / 0.72 / 0.79 / 0.80 / 0.80 (docs/benchmarks/s2st/s2st.md).
 DEFAULT_TEMPERATURE = 0.1
 # The direct path's speech translator, when a pretrained folder has one: the same encoder and source decoder as "st"
 # with a shallower target decoder distilled from it (translation/distill.py), which is cheaper per output character.
