@@ -339,3 +339,28 @@ trainer: {{max_steps: 20, batch_size: 4, learning_rate: 0.001, ema_decay: 0.0, c
     waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
     assert student.transcribe(waves) == teacher.transcribe(waves)
     assert [r.tgt_text for r in student.translate(waves)] == [t for _, t in TEXTS]
+
+
+@pytest.mark.parametrize("config_name", ["text-mt.yaml", "st-multidecoder.yaml"])
+def test_initial_weights_follow_the_run_configs_seed(tmp_path, config_name):
+    """The tasks' initial weights are seeded by trainer.seed (they once hard-coded seed 0), and building a run
+    leaves the caller's random state alone."""
+    manifest = _write_corpus(tmp_path, n_repeats=1)
+    small = (["model.d_model=16", "model.encoder_layers=1", "model.decoder_layers=1", "model.heads=2"]
+             if config_name == "text-mt.yaml" else
+             ["model.encoder.d_model=16", "model.encoder.layers=1", "model.encoder.heads=2", "model.decoder_layers=1",
+              "model.decoder_heads=2", "data.progress=false"])
+
+    def weights(seed: int) -> torch.Tensor:
+        overrides = [f"data.train_manifest={manifest}", f"trainer.seed={seed}"] + small
+        config = load_run_config(Path(__file__).parents[1] / "configs" / config_name, overrides)
+        model, _, _ = build_run(config)
+        return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = weights(1)
+    assert torch.equal(torch.rand(1), expected_next)
+    assert torch.equal(first, weights(1))
+    assert not torch.equal(first, weights(2))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from ..training.tasks import TASKS
 from .data import SynthesisDataConfig, SynthesisExamples, collate_synthesis, load_frozen_parts
 from .synthesizer import AcousticSynthesizer, SynthesizerConfig
@@ -34,5 +32,4 @@ class AcousticSynthesizerTask:
         if not model.mel_mean:
             updates["mel_mean"], updates["mel_std"] = examples.statistics()
         config = dataclasses.replace(model, **updates)
-        torch.manual_seed(0)
         return AcousticSynthesizer(config), examples, collate_synthesis

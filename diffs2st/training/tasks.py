@@ -75,4 +75,8 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
 
 
 def build_run(config: RunConfig) -> tuple[torch.nn.Module, Dataset, Callable | None]:
-    return TASKS.get(config.task)().build(config.model, config.data)
+    """(model, dataset, collate_fn) of the run; the initial weights are seeded by ``trainer.seed``, and the caller's
+    random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.trainer.seed)
+        return TASKS.get(config.task)().build(config.model, config.data)

@@ -132,7 +132,6 @@ class TargetDistillationTask:
         teacher = load_model(model.teacher, SpeechTranslator, "speech translator")
         if not teacher.config.mel_mean:
             raise CheckpointError(f"{model.teacher} has no log-mel statistics: it is not a trained translator")
-        torch.manual_seed(0)
         wrapper = TargetDecoderDistillation(model, teacher)
         student = wrapper.student
         dataset = SourceMels(data.train_manifest, teacher.config.mel, data.limit, data.progress)

@@ -9,8 +9,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-import torch
-
 from ..training.tasks import TASKS
 from .data import SourceMels, TranslationCollate
 from .model import SpeechTranslator, SpeechTranslatorConfig
@@ -41,6 +39,5 @@ class SpeechTranslationTask:
         if not model.mel_mean:
             updates["mel_mean"], updates["mel_std"] = dataset.statistics()
         config = dataclasses.replace(model, **updates)
-        torch.manual_seed(0)
         translator = SpeechTranslator(config)
         return translator, dataset, TranslationCollate(config.mel, translator.src_tokenizer, translator.tgt_tokenizer)

@@ -128,7 +128,6 @@ class TextTranslationTask:
             updates["src_symbols"] = build_symbols(r.src_text for r in pairs.records)
         if not model.tgt_symbols:
             updates["tgt_symbols"] = build_symbols(r.tgt_text for r in pairs.records)
-        torch.manual_seed(0)
         translator = TextTranslator(dataclasses.replace(model, **updates))
         return translator, pairs, TextPairCollate(translator)
 
