@@ -27,3 +27,7 @@ class OutputPathError(Diffs2stError):
 
 class DataError(Diffs2stError):
     """A corpus or manifest that is missing, malformed or inconsistent."""
+
+
+class TruncationWarning(UserWarning):
+    """Output that was cut at a configured limit (for example decoding that reached its length limit)."""

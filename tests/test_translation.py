@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from diffs2st.audio import MelConfig, save_audio
 from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
-from diffs2st.errors import ConfigError
+from diffs2st.errors import ConfigError, TruncationWarning
 from diffs2st.training.harness import train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
@@ -86,6 +87,22 @@ def test_greedy_and_beam_search_on_an_analytic_model():
     # without length normalisation, the single token 5 (.45 * .99 = .45) is the most probable sequence
     beam = beam_search(_markov_scorer(table), batch=2, max_len=5, beam=3, length_penalty=0.0)
     assert beam == [[5], [5]]
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_decoding_cut_at_max_len_warns(beam):
+    """A sequence that reaches max_len without eos is cut with a TruncationWarning (it once was cut silently); one
+    that ends in time is not."""
+    vocab = 6
+    looping = torch.full((vocab, vocab), -20.0)
+    looping[:, 4] = 0.0  # always token 4, never eos
+    with pytest.warns(TruncationWarning, match="2 of 2 decoded sequences reached the limit of 5 tokens"):
+        assert beam_search(_markov_scorer(looping.log_softmax(-1)), batch=2, max_len=5, beam=beam) == [[4] * 5] * 2
+    ending = looping.clone()
+    ending[4, EOS] = 5.0  # 4 then eos
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        assert beam_search(_markov_scorer(ending.log_softmax(-1)), batch=2, max_len=2, beam=beam) == [[4]] * 2
 
 
 @pytest.mark.parametrize("beam", [1, 3])

@@ -6,15 +6,18 @@ and ``parents`` (n,) which prefix of the previous call each prefix extends by on
 every prefix is bos): what a scorer that caches per-prefix state (`decoder.IncrementalDecoder`) reorders by.
 ``rows`` never changes during a search and a parent always belongs to the same batch item as its child, so per-item
 state (a memory) never needs reordering.
-Both searches return, per batch item, the best token sequence without bos/eos.
+Both searches return, per batch item, the best token sequence without bos/eos. A sequence that reaches ``max_len``
+tokens without eos is cut there, and the search says so with a `TruncationWarning` (never silently).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
 
+from ..errors import TruncationWarning
 from .tokenizer import BOS, EOS
 
 Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -35,7 +38,7 @@ def greedy_search(next_log_probs: Scorer, batch: int, max_len: int, device: torc
         finished |= tokens == EOS
         if bool(finished.all()):
             break
-    return [_strip(row) for row in prefixes[:, 1:].tolist()]
+    return _warn_if_cut([_strip(row) for row in prefixes[:, 1:].tolist()], max_len)
 
 
 def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4, length_penalty: float = 1.0,
@@ -82,8 +85,19 @@ def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4,
         if all(finished[i] and max(s for s, _ in finished[i]) >= best_alive[i].item() / max(1, step + 2)
                ** length_penalty for i in range(batch)):
             break
-    return [max(found)[1] if found else [] for found in finished]
+    return _warn_if_cut([max(found)[1] if found else [] for found in finished], max_len)
 
 
 def _strip(tokens: list[int]) -> list[int]:
     return tokens[: tokens.index(EOS)] if EOS in tokens else tokens
+
+
+def _warn_if_cut(sequences: list[list[int]], max_len: int) -> list[list[int]]:
+    """``sequences`` unchanged; a `TruncationWarning` when any of them was cut at ``max_len`` (a sequence that ends
+    with eos has at most max_len - 1 tokens)."""
+    cut = sum(len(tokens) >= max_len for tokens in sequences)
+    if cut:
+        warnings.warn(f"{cut} of {len(sequences)} decoded sequences reached the limit of {max_len} tokens without "
+                      "an end token and were cut there: translate shorter segments (translate_long splits long "
+                      "input on silence) or raise the model's max_text_length", TruncationWarning, stacklevel=3)
+    return sequences
