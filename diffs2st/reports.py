@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .audio.io import atomic_write_bytes
-from .plotting import save_figure
+from .plotting import save_figure, subplots
 
 
 def _flatten(summary: dict, prefix: str = "") -> dict[str, float]:
@@ -45,14 +45,9 @@ def histogram_grid(rows: Sequence[dict], path: str | os.PathLike, title: str) ->
             and k not in ("snr_db", "label", "predicted")] if rows else []
     if not keys:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     columns = min(4, len(keys))
     rows_n = -(-len(keys) // columns)
-    figure, axes = plt.subplots(rows_n, columns, figsize=(3.4 * columns, 2.6 * rows_n), squeeze=False)
+    figure, axes = subplots(rows_n, columns, figsize=(3.4 * columns, 2.6 * rows_n), squeeze=False)
     for axis in axes.flat:
         axis.set_axis_off()
     for axis, key in zip(axes.flat, keys):

@@ -89,6 +89,24 @@ def test_resume_in_two_halves_equals_one_run(tmp_path):
     assert len(list((tmp_path / "halves" / "logs").glob("version_*"))) == 2  # earlier logs kept
 
 
+def test_training_leaves_the_process_as_it_found_it(tmp_path):
+    """Warning filters, Lightning's logger levels and the environment are the caller's again after a run (the harness
+    once left an "ignore" filter and DIFFS2ST_LOG_VERSION behind), also when the run fails."""
+    import logging
+    import warnings
+
+    def state():
+        return (list(warnings.filters), os.environ.copy(),
+                [logging.getLogger(name).level for name in ("lightning.pytorch", "lightning.fabric")])
+
+    before = state()
+    run_in_process(tmp_path / "run", ["trainer.max_steps=2"])
+    assert state() == before
+    with pytest.raises(Diffs2stError, match="already holds a run"):
+        run_in_process(tmp_path / "run", ["trainer.max_steps=4"])
+    assert state() == before
+
+
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     """SIGKILL at an arbitrary moment after the first checkpoint; resume; compare with an uninterrupted run."""
     steps = ["--set", "trainer.max_steps=1500", "--set", "trainer.checkpoint_every=10", "--set",

@@ -73,7 +73,7 @@ def _pair_scores(rows: list[dict], key_a: str, key_b: str, cross: bool, rng: ran
 def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: int = 2, seed: int = 0,
                  progress: bool = True) -> tuple[dict, list[dict]]:
     """Score a synth-cvss-style corpus; returns (summary with goals, per-utterance rows without embeddings)."""
-    from ..evaluation import map_with_judges
+    from ..evaluation import judge_specs, map_with_judges
 
     corpus_dir = Path(corpus_dir)
     rng = random.Random(seed)
@@ -87,7 +87,7 @@ def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: 
         items += [CheckItem(str(manifest), split, r) for r in records[:max_per_split]]
     if not items:
         raise DataError(f"{corpus_dir} holds none of the manifests {', '.join(s + '.jsonl' for s in SPLITS)}")
-    rows = map_with_judges(_check_one, items, ("asr", "speaker"), jobs, desc="self-check", progress=progress)
+    rows = map_with_judges(_check_one, items, judge_specs(("asr", "speaker"), asr="moonshine"), MelConfig(), jobs, desc="self-check", progress=progress)
     summary = {"utterances": len(rows), "splits": {}}
     for split in [s for s in SPLITS if any(r["split"] == s for r in rows)]:
         part = [r for r in rows if r["split"] == split]
@@ -133,15 +133,10 @@ def _summarize(rows: list[dict], rng: random.Random) -> dict:
 
 def plot_selfcheck(summary: dict, path: str | os.PathLike) -> Path:
     """Per-speaker WER bars with the 0.30 goal line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..plotting import save_figure
+    from ..plotting import save_figure, subplots
 
     per_speaker = summary["overall"]["wer_by_speaker"]
-    figure, axis = plt.subplots(figsize=(max(6, 0.25 * len(per_speaker)), 3.2))
+    figure, axis = subplots(figsize=(max(6, 0.25 * len(per_speaker)), 3.2))
     axis.bar(range(len(per_speaker)), list(per_speaker.values()), color="#4477aa")
     axis.axhline(GOALS["worst_speaker_wer"], color="#cc3311", linestyle="--", label="goal per speaker")
     axis.axhline(summary["overall"]["target_wer"], color="#228833", label="overall")

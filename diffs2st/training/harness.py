@@ -22,6 +22,7 @@ A model that trains more than it ships (discriminators) may define ``export(stat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ from ..errors import ConfigError, Diffs2stError
 from .ema import EMA
 
 LAST_CHECKPOINT = "last.ckpt"
+LOG_VERSION_VARIABLE = "DIFFS2ST_LOG_VERSION"  # the log folder DDP worker ranks share with rank 0
 
 
 @dataclass(frozen=True)
@@ -231,13 +233,22 @@ class TrainResult:
     metrics: dict
 
 
-def _quiet_lightning() -> None:
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*infinite.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    warnings.filterwarnings("ignore", ".*isinstance.*treespec.*")
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Lightning's chatter silenced for the run only: the caller's warning filters and logger levels come back."""
+    loggers = [logging.getLogger(name)
+               for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        for message in (".*does not have many workers.*", ".*infinite.*", ".*LeafSpec.*", ".*isinstance.*treespec.*"):
+            warnings.filterwarnings("ignore", message)
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_dir: str | os.PathLike,
@@ -245,10 +256,15 @@ def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_d
     """Train ``model`` on ``dataset`` into ``run_dir`` (checkpoints/, logs/, model/).
 
     ``resume`` continues from ``run_dir/checkpoints/last.ckpt``; without it, a run directory that already holds a
-    checkpoint is refused rather than overwritten.
+    checkpoint is refused rather than overwritten. The process is left as it was found (warning filters, logger
+    levels, environment).
     """
-    _quiet_lightning()
-    run_dir = Path(run_dir)
+    with _quiet_lightning(), _scoped_environment(LOG_VERSION_VARIABLE, _log_version(Path(run_dir) / "logs")):
+        return _train(model, dataset, config, Path(run_dir), resume, collate_fn, command)
+
+
+def _train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_dir: Path, resume: bool,
+           collate_fn: Callable | None, command: str | None) -> TrainResult:
     checkpoint_dir = run_dir / "checkpoints"
     last = checkpoint_dir / LAST_CHECKPOINT
     if resume and not last.is_file():
@@ -268,7 +284,7 @@ def train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_d
     callbacks: list[Callback] = [ema, AtomicCheckpoint(checkpoint_dir, config.checkpoint_every), replicas]
     if config.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, config.log_every // 2)))
-    version = _log_version(run_dir / "logs")
+    version = os.environ[LOG_VERSION_VARIABLE]
     loggers = [CSVLogger(run_dir, name="logs", version=version),
                TensorBoardLogger(run_dir, name="logs", version=version)]
     trainer = pl.Trainer(
@@ -311,15 +327,28 @@ def _strategy(config: TrainerConfig, manual: bool) -> Any:
 def _log_version(logs_dir: Path) -> str:
     """One log folder per start (logs/version_N), so a resumed run never overwrites the earlier part's logs.
 
-    Worker ranks started by DDP read the launcher's choice from the environment instead of picking their own.
+    Worker ranks started by DDP read the launcher's choice from the environment instead of picking their own: the
+    DDP launcher re-runs the command, and the environment is the one channel it passes on, so `train` sets the
+    variable for the run only (`_scoped_environment`).
     """
-    variable = "DIFFS2ST_LOG_VERSION"
-    if os.environ.get("LOCAL_RANK", "0") != "0" and variable in os.environ:
-        return os.environ[variable]
+    if os.environ.get("LOCAL_RANK", "0") != "0" and LOG_VERSION_VARIABLE in os.environ:
+        return os.environ[LOG_VERSION_VARIABLE]
     existing = list(logs_dir.glob("version_*")) if logs_dir.is_dir() else []
-    version = f"version_{len(existing)}"
-    os.environ[variable] = version
-    return version
+    return f"version_{len(existing)}"
+
+
+@contextlib.contextmanager
+def _scoped_environment(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` inside the block; the earlier value (or its absence) afterwards."""
+    earlier = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if earlier is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = earlier
 
 
 def _float(value: Any) -> float | None:
