@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch.overrides import TorchFunctionMode
 
 from .config import from_dict, to_dict
 from .errors import CheckpointError, ConfigError
@@ -27,28 +28,43 @@ from .registry import MODELS
 FORMAT = "diffs2st-checkpoint-v1"
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "config.yaml", "model.safetensors", "metrics.json"
 
-# Modules that register models; imported on demand by `load_checkpoint` so that importing diffs2st stays light.
-MODEL_MODULES: list[str] = [
-    "diffs2st.training.toy",
-    "diffs2st.digits.model",
-    "diffs2st.digits.classifier",
-    "diffs2st.nets.classifier",
-    "diffs2st.nets.mlp",
-    "diffs2st.nets.unet1d",
-    "diffs2st.nets.unet2d",
-    "diffs2st.vocoders.hifigan",
-    "diffs2st.vocoders.istft",
-    "diffs2st.translation.model",
-    "diffs2st.speaker.encoder",
-    "diffs2st.s2st.synthesizer",
-    "diffs2st.translation.text",
-    "diffs2st.enhancement.score",
-]
+# Where each registered model is defined: `load_checkpoint` imports only the module of the model it rebuilds, so
+# loading one checkpoint costs that model's imports and nothing else (no training machinery). A new model class
+# adds its name here; tests/test_cold_start.py checks that the table and the registry agree.
+MODEL_MODULES: dict[str, str] = {
+    "toy-regressor": "diffs2st.training.toy",
+    "digit-diffusion": "diffs2st.digits.model",
+    "digit-classifier": "diffs2st.digits.classifier",
+    "noise-aware-classifier": "diffs2st.nets.classifier",
+    "mlp-denoiser": "diffs2st.nets.mlp",
+    "unet1d": "diffs2st.nets.unet1d",
+    "unet2d": "diffs2st.nets.unet2d",
+    "hifigan": "diffs2st.vocoders.hifigan",
+    "istft-vocoder": "diffs2st.vocoders.istft",
+    "speech-translator": "diffs2st.translation.model",
+    "speaker-encoder": "diffs2st.speaker.encoder",
+    "acoustic-synthesizer": "diffs2st.s2st.synthesizer",
+    "text-translator": "diffs2st.translation.text",
+    "score-enhancer": "diffs2st.enhancement.score",
+    "enhancement-speaker-classifier": "diffs2st.enhancement.score",
+}
 
 
 def import_model_modules() -> None:
-    for module in MODEL_MODULES:
+    """Import every module of `MODEL_MODULES` (all models registered)."""
+    for module in dict.fromkeys(MODEL_MODULES.values()):
         importlib.import_module(module)
+
+
+def model_class(name: str) -> type:
+    """The registered model class called ``name``, importing only the module that defines it (a model registered
+    elsewhere, e.g. by a test, is found once its module has been imported)."""
+    if name not in MODELS:
+        if name not in MODEL_MODULES:
+            known = sorted(set(MODEL_MODULES) | set(MODELS.names()))
+            raise ConfigError(f"unknown model {name!r} (known: {', '.join(known)})")
+        importlib.import_module(MODEL_MODULES[name])
+    return MODELS.get(name)
 
 
 @dataclass
@@ -108,7 +124,7 @@ def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a checkpoint: {CONFIG_FILE} is missing")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise CheckpointError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     for key in ("format", "model", "config"):
@@ -119,25 +135,34 @@ def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
         raise ConfigError(f"{path}: unknown key {extra[0]!r}")
     if raw["format"] != FORMAT:
         raise CheckpointError(f"{path}: format {raw['format']!r} is not {FORMAT!r}")
-    import_model_modules()
-    model_class = MODELS.get(raw["model"])
-    return model_class, from_dict(model_class.config_class, raw["config"], f"{path}: config", require_all=True)
+    kind = model_class(raw["model"])
+    return kind, from_dict(kind.config_class, raw["config"], f"{path}: config", require_all=True)
 
 
 def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the model of a checkpoint directory and load its weights strictly (safetensors only)."""
+    """Rebuild the model of a checkpoint directory and load its weights strictly (safetensors only).
+
+    The model is built without its random initialisation (every parameter and persistent buffer is then
+    overwritten from the file, and the caller's random state is left as it was), and each stored tensor is read
+    from the file straight into the built module's own tensor, fp16 -> fp32 cast in that one copy.
+    """
     directory = Path(directory)
     model_class, config = read_checkpoint_config(directory)
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
         raise CheckpointError(f"{directory} is not a checkpoint: {WEIGHTS_FILE} is missing")
     try:
-        tensors = load_file(str(weights_path), device=str(map_location))
+        with safe_open(str(weights_path), framework="pt", device="cpu") as weights:
+            shapes = {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
+            with torch.random.fork_rng(devices=[]), _NoRandomInit():
+                model = model_class(config)
+            targets = _fitting_targets(model, shapes, weights_path, "its config")
+            with torch.no_grad():
+                for key, target in targets.items():
+                    target.copy_(weights.get_tensor(key))
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"cannot read {weights_path}: {exc}") from None
-    model = model_class(config)
-    _load_fitting(model, tensors, weights_path, "its config")
-    model.eval()
+    model.to(map_location).eval()
     metrics_path = directory / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return Checkpoint(model=model, config=config, metrics=metrics, path=directory)
@@ -189,17 +214,48 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
 def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Any, owner: str) -> None:
     """Load ``tensors`` into ``module`` strictly: the same names and shapes, or one `CheckpointError` naming
     ``source`` and what built ``module`` (``owner``); floating tensors are cast to the module's dtype."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+    targets = _fitting_targets(module, {key: tuple(value.shape) for key, value in tensors.items()}, source, owner)
+    with torch.no_grad():
+        for key, target in targets.items():
+            target.copy_(tensors[key])
+
+
+def _fitting_targets(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], source: Any,
+                     owner: str) -> dict[str, torch.Tensor]:
+    """The tensors of ``module``'s state dict (its own storage, to be written in place) for stored tensors of
+    ``shapes``: the same names and shapes, or one `CheckpointError` naming ``source`` and ``owner``."""
+    expected = module.state_dict(keep_vars=True)
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
         parts = ([f"missing tensor {missing[0]!r}"] if missing else []) + (
             [f"unexpected tensor {unexpected[0]!r}"] if unexpected else [])
         raise CheckpointError(f"{source} does not fit {owner}: {', '.join(parts)}")
-    fitted = {}
-    for key, value in tensors.items():
-        if value.shape != expected[key].shape:
-            raise CheckpointError(f"{source}: tensor {key!r} has shape {tuple(value.shape)}, {owner} builds "
+    for key, shape in shapes.items():
+        if shape != tuple(expected[key].shape):
+            raise CheckpointError(f"{source}: tensor {key!r} has shape {shape}, {owner} builds "
                                   f"{tuple(expected[key].shape)}")
-        fitted[key] = value.to(expected[key].dtype) if expected[key].is_floating_point() else value
-    module.load_state_dict(fitted, strict=True)
+    return expected
+
+
+# The C YAML parser when PyYAML has it (5-10x faster on the long symbol lists of a config), else the Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _NoRandomInit(TorchFunctionMode):
+    """While a model is built only to be overwritten by a checkpoint, its random initialisers (the `torch.nn.init`
+    functions and the ``Tensor.uniform_`` / ``normal_`` fills under them) zero the tensor instead: a model is built
+    several times faster. Everything else runs as usual, so deterministic buffers (windows, tables) are built as
+    always; tests/test_cold_start.py checks that the loaded parameters and buffers are the same either way."""
+
+    RANDOM_FILLS = frozenset({"uniform_", "normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+                              "xavier_normal_", "trunc_normal_"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", None) in self.RANDOM_FILLS:
+            tensor = args[0] if args else kwargs.get("tensor")  # Tensor.uniform_(self) or init.*_(tensor=...)
+            if isinstance(tensor, torch.Tensor):
+                with torch.no_grad():
+                    return tensor.zero_()
+        return func(*args, **kwargs)

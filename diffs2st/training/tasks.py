@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import torch
 from torch.utils.data import Dataset
@@ -15,20 +15,26 @@ from torch.utils.data import Dataset
 from ..config import apply_override, from_dict, load_yaml
 from ..errors import ConfigError
 from ..registry import Registry
-from .harness import TrainerConfig
 
-# Modules that register tasks; imported when a run config is read.
-TASK_MODULES: list[str] = [
-    "diffs2st.training.toy",
-    "diffs2st.digits.task",
-    "diffs2st.vocoders.task",
-    "diffs2st.translation.task",
-    "diffs2st.translation.distill",
-    "diffs2st.speaker.task",
-    "diffs2st.s2st.task",
-    "diffs2st.translation.text",
-    "diffs2st.enhancement.task",
-]
+if TYPE_CHECKING:  # the harness imports Lightning (seconds); registering a task must not
+    from .harness import TrainerConfig
+
+# Where each task is registered: a run config imports only its task's module. This module imports no training
+# machinery, so a model module may also register its task (translation/text.py). A new task adds its name here;
+# tests/test_cold_start.py checks that the table and the registry agree.
+TASK_MODULES: dict[str, str] = {
+    "toy": "diffs2st.training.toy",
+    "digits": "diffs2st.digits.task",
+    "digit-classifier": "diffs2st.digits.task",
+    "vocoder": "diffs2st.vocoders.task",
+    "speech-translation": "diffs2st.translation.task",
+    "st-target-distillation": "diffs2st.translation.distill",
+    "speaker-encoder": "diffs2st.speaker.task",
+    "acoustic-synthesizer": "diffs2st.s2st.task",
+    "text-translation": "diffs2st.translation.text",
+    "score-enhancer": "diffs2st.enhancement.task",
+    "enhancement-classifier": "diffs2st.enhancement.task",
+}
 
 
 class Task(Protocol):
@@ -63,9 +69,9 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
         raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(RUN_SECTIONS)})")
     if "task" not in raw:
         raise ConfigError(f"{path}: missing key 'task'")
-    for module in TASK_MODULES:
-        importlib.import_module(module)
-    task = TASKS.get(raw["task"])
+    from .harness import TrainerConfig
+
+    task = task_class(raw["task"])
     return RunConfig(
         task=raw["task"],
         model=from_dict(task.model_config, raw.get("model", {}), f"{path}: model"),
@@ -74,9 +80,25 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
     )
 
 
+def import_task_modules() -> None:
+    """Import every module of `TASK_MODULES` (all tasks registered)."""
+    for module in dict.fromkeys(TASK_MODULES.values()):
+        importlib.import_module(module)
+
+
+def task_class(name: str) -> type:
+    """The registered task called ``name``, importing only the module that registers it."""
+    if name not in TASKS:
+        if name not in TASK_MODULES:
+            known = sorted(set(TASK_MODULES) | set(TASKS.names()))
+            raise ConfigError(f"unknown training task {name!r} (known: {', '.join(known)})")
+        importlib.import_module(TASK_MODULES[name])
+    return TASKS.get(name)
+
+
 def build_run(config: RunConfig) -> tuple[torch.nn.Module, Dataset, Callable | None]:
     """(model, dataset, collate_fn) of the run; the initial weights are seeded by ``trainer.seed``, and the caller's
     random state is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.trainer.seed)
-        return TASKS.get(config.task)().build(config.model, config.data)
+        return task_class(config.task)().build(config.model, config.data)
