@@ -3,6 +3,7 @@ synthesizer's loss, sampling contract and learning on a toy example."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -141,16 +142,14 @@ def test_learns_the_toy_durations_and_round_trips_a_checkpoint(tmp_path):
     assert torch.equal(a.mel, b.mel)
 
 
-def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
-    """The "acoustic-synthesizer" task on a toy corpus with a tiny (untrained) translator and speaker encoder:
-    features are computed once into the cache, reused, guarded by their key, and two harness steps run."""
+def _toy_synthesis_corpus(folder: Path):
+    """Two French/English utterance pairs (tones) in folder/train.jsonl, and a tiny untrained translator and speaker
+    encoder saved as the checkpoints folder/st and folder/spk: (manifest, translator, encoder)."""
     import numpy as np
 
     from diffs2st.audio import save_audio
     from diffs2st.data.manifest import S2STRecord, write_manifest
     from diffs2st.speaker import SpeakerEncoder, SpeakerEncoderConfig
-    from diffs2st.training.harness import train
-    from diffs2st.training.tasks import build_run, load_run_config
     from diffs2st.translation import SpeechTranslator, SpeechTranslatorConfig, build_symbols
     from diffs2st.translation.conformer import ConformerConfig
 
@@ -159,18 +158,29 @@ def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
     for index, (fr, en) in enumerate(texts):
         t = np.arange(int(0.6 * MEL.sample_rate)) / MEL.sample_rate
         for side, pitch in (("fr", 150 + 50 * index), ("en", 160 + 50 * index)):
-            save_audio(tmp_path / f"u{index}.{side}.wav", (0.3 * np.sin(2 * np.pi * pitch * t)).astype(np.float32),
+            save_audio(folder / f"u{index}.{side}.wav", (0.3 * np.sin(2 * np.pi * pitch * t)).astype(np.float32),
                        MEL.sample_rate)
         records.append(S2STRecord(id=f"u{index}", speaker=f"s{index}", src_audio=f"u{index}.fr.wav", src_text=fr,
                                   tgt_text=en, tgt_audio=f"u{index}.en.wav"))
-    manifest = write_manifest(tmp_path / "train.jsonl", records)
+    manifest = write_manifest(folder / "train.jsonl", records)
     torch.manual_seed(0)
     translator = SpeechTranslator(SpeechTranslatorConfig(
         encoder=ConformerConfig(d_model=16, layers=1, heads=2, conv_kernel=3), decoder_layers=1, decoder_heads=2,
         src_symbols=build_symbols(fr for fr, _ in texts), tgt_symbols=build_symbols(en for _, en in texts)))
-    save_checkpoint(tmp_path / "st", translator)
-    save_checkpoint(tmp_path / "spk", SpeakerEncoder(SpeakerEncoderConfig(channels=8, dilations=(2,), attention_dim=4,
-                                                                          embedding_dim=6, speakers=("s0", "s1"))))
+    save_checkpoint(folder / "st", translator)
+    encoder = SpeakerEncoder(SpeakerEncoderConfig(channels=8, dilations=(2,), attention_dim=4, embedding_dim=6,
+                                                  speakers=("s0", "s1")))
+    save_checkpoint(folder / "spk", encoder)
+    return manifest, translator.eval(), encoder.eval()
+
+
+def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
+    """The "acoustic-synthesizer" task on a toy corpus with a tiny (untrained) translator and speaker encoder:
+    features are computed once into the cache, reused, guarded by their key, and two harness steps run."""
+    from diffs2st.training.harness import train
+    from diffs2st.training.tasks import build_run, load_run_config
+
+    manifest, translator, _ = _toy_synthesis_corpus(tmp_path)
     cache = tmp_path / "features.safetensors"
     overrides = ["trainer.progress_bar=false", "trainer.max_steps=2", "trainer.batch_size=2", "trainer.warmup_steps=0",
                  "trainer.checkpoint_every=2", f"data.train_manifest={manifest}", f"data.translator={tmp_path / 'st'}",
@@ -187,13 +197,42 @@ def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
     assert item["tokens"].tolist() == translator.tgt_tokenizer.encode("a dog")
     _, again, _ = build_run(config)  # read back from the cache
     assert torch.equal(again[1]["mel"], item["mel"]) and torch.equal(again[1]["states"], item["states"])
-    with pytest.raises(DataError, match="other data"):
-        build_run(load_run_config(CONFIGS / "s2st-synthesizer.yaml", overrides + ["data.mode=text"]))
+    _, text_only, _ = build_run(load_run_config(CONFIGS / "s2st-synthesizer.yaml", overrides + ["data.mode=text"]))
+    assert "states" not in text_only[1]  # other settings: recomputed (and the cache replaced)
     result = train(model, dataset, config.trainer, tmp_path / "run", collate_fn=collate)
     synthesizer = load_checkpoint(result.model_dir).model
     batch = collate([dataset[0]])
     out = synthesizer.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], batch["states"], steps=1)
     assert out.mel.shape[:2] == (1, MEL.n_mels) and out.lengths[0] >= len(dataset[0]["tokens"])
+
+
+def test_synthesizer_feature_cache_is_keyed_by_content(tmp_path):
+    """A translator retrained in place and an edited manifest are cache misses (the key once held only their
+    paths, so stale features were reused); the same content under another path is a hit."""
+    import shutil
+
+    from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, cache_key
+    from diffs2st.translation import SpeechTranslator
+
+    manifest, translator, encoder = _toy_synthesis_corpus(tmp_path)
+    data = SynthesisDataConfig(train_manifest=str(manifest), translator=str(tmp_path / "st"),
+                               speaker_encoder=str(tmp_path / "spk"), cache=str(tmp_path / "features.safetensors"),
+                               progress=False)
+    first = SynthesisExamples(data, translator, encoder)
+    key = cache_key(data)
+
+    torch.manual_seed(1)
+    retrained = SpeechTranslator(translator.config).eval()
+    save_checkpoint(tmp_path / "st", retrained)
+    assert cache_key(data) != key
+    assert not torch.equal(SynthesisExamples(data, retrained, encoder)[1]["states"], first[1]["states"])
+
+    manifest.write_text(manifest.read_text().replace('"a dog"', '"a cat"'))
+    assert SynthesisExamples(data, retrained, encoder)[1]["tokens"].tolist() == retrained.tgt_tokenizer.encode("a cat")
+
+    shutil.copytree(tmp_path / "spk", tmp_path / "spk-copy")
+    moved = dataclasses.replace(data, speaker_encoder=str(tmp_path / "spk-copy"))
+    assert cache_key(moved) == cache_key(data)
 
 
 def tiny_pretrained(folder: Path, state_dim: int = 16) -> Path:

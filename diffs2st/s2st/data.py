@@ -6,7 +6,8 @@
 - the speaker embedding of the voice reference (our speaker encoder on the SOURCE clip by default: at inference
   the French input is the reference for the English output).
 
-The features can be cached in a safetensors file (no pickle), keyed by what produced them.
+The features can be cached in a safetensors file (no pickle), keyed by the content of what produced them (see
+`cache_key`): a cache made from other data is recomputed and replaced.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..audio import load_audio, log_mel
 from ..audio.normalization import mel_statistics
 from ..checkpoint import load_model
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+from ..digests import checkpoint_sha256, file_sha256
 from ..errors import DataError
 from ..pretrained import SPEAKER_ENCODER, ST_MODEL
 
@@ -65,15 +67,10 @@ class SynthesisExamples(Dataset):
         if data.mode not in MODES:
             raise DataError(f"data.mode must be one of {MODES}, got {data.mode!r}")
         self.mode = data.mode
-        key = json.dumps({k: v for k, v in asdict(data).items() if k not in ("cache", "progress", "batch_size")},
-                         sort_keys=True)
         cache = Path(data.cache) if data.cache else None
-        if cache is not None and cache.is_file():
-            tensors, metadata = _read_cache(cache)
-            if metadata.get("key") != key:
-                raise DataError(f"{cache} was made from other data ({metadata.get('key')}); delete it or name "
-                                "another data.cache")
-        else:
+        key = cache_key(data) if cache is not None else None
+        tensors = _read_cache(cache, key) if cache is not None and cache.is_file() else None
+        if tensors is None:  # no cache, or one made from other data: (re)compute and replace it
             tensors = self._compute(data, translator, encoder)
             if cache is not None:
                 _write_cache(cache, tensors, key)
@@ -149,12 +146,26 @@ def _write_cache(path: Path, tensors: dict[str, torch.Tensor], key: str) -> None
     os.replace(temporary, path)
 
 
-def _read_cache(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _read_cache(path: Path, key: str) -> dict[str, torch.Tensor] | None:
+    """The cached features when they were made under ``key``, else None."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
-    return load_file(str(path)), metadata
+    return load_file(str(path)) if metadata.get("key") == key else None
+
+
+def cache_key(data: SynthesisDataConfig) -> str:
+    """What the features depend on, by content: the manifest's bytes, the translator's and speaker encoder's
+    checkpoint files, and the settings that change the features (not the paths that name them, so retraining a
+    checkpoint in place or editing the manifest is a cache miss, and moving them is not)."""
+    if not Path(data.train_manifest).is_file():
+        raise DataError(f"manifest {data.train_manifest} does not exist")
+    settings = {k: v for k, v in asdict(data).items()
+                if k not in ("cache", "progress", "batch_size", "train_manifest", "translator", "speaker_encoder")}
+    return json.dumps({"settings": settings, "manifest": file_sha256(data.train_manifest),
+                       "translator": checkpoint_sha256(data.translator),
+                       "speaker_encoder": checkpoint_sha256(data.speaker_encoder)}, sort_keys=True)
 
 
 def collate_synthesis(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
