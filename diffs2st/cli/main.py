@@ -1,7 +1,11 @@
 """`diffs2st` command line: argument parsing and I/O only; the work is done by library functions.
 
-Each subcommand lives in its own module of this package with ``register(subparsers)``; add new ones to
-`COMMAND_MODULES`. A user error (`Diffs2stError`) prints one line ``error: ...`` and exits with status 2.
+Each subcommand lives in a module of this package with ``register(subparsers)``, which calls
+``add_command(subparsers, NAME)`` for each command it defines. To add a command, write that module and add one line
+to `COMMANDS`. Only the module of the command being run is imported (`diffs2st --help` imports none), and a command
+module imports its heavy dependencies (torch, models, judges) inside its command function, so the ``--help`` of
+every command costs argparse only. A user error (`Diffs2stError`) prints one line ``error: ...`` and exits with
+status 2.
 """
 
 from __future__ import annotations
@@ -10,22 +14,26 @@ import argparse
 import importlib
 import shlex
 import sys
+from typing import Iterable
 
 from .. import __version__
 from ..errors import Diffs2stError
 
-COMMAND_MODULES = [
-    "diffs2st.cli.demo",
-    "diffs2st.cli.audio_tools",
-    "diffs2st.cli.data",
-    "diffs2st.cli.train",
-    "diffs2st.cli.generate",
-    "diffs2st.cli.eval",
-    "diffs2st.cli.enhance",
-    "diffs2st.cli.transcribe",
-    "diffs2st.cli.translate",
-    "diffs2st.cli.bundle",
-]
+# Every command, in the order `diffs2st --help` lists them: name -> (module that registers it, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("diffs2st.cli.demo", "run the end-to-end demo on bundled resources (offline)"),
+    "features": ("diffs2st.cli.audio_tools", "compute the log-mel of an audio file (saved as .npy)"),
+    "vocode": ("diffs2st.cli.audio_tools", "resynthesize audio or a log-mel .npy to a waveform"),
+    "split": ("diffs2st.cli.audio_tools", "cut long audio at silences into segments (nothing is dropped)"),
+    "data": ("diffs2st.cli.data", "build, inspect and check corpora"),
+    "train": ("diffs2st.cli.train", "train a model from a YAML run config (see configs/)"),
+    "generate": ("diffs2st.cli.generate", "generate speech with a class-conditional diffusion model"),
+    "eval": ("diffs2st.cli.eval", "score outputs with the independent judges (JSON + Markdown + plots)"),
+    "enhance": ("diffs2st.cli.enhance", "remove noise from speech (a file, a folder or a manifest)"),
+    "transcribe": ("diffs2st.cli.transcribe", "speech translation: source transcript + target text"),
+    "translate": ("diffs2st.cli.translate", "direct speech-to-speech translation in the speaker's voice"),
+    "bundle": ("diffs2st.cli.bundle", "copy a trained checkpoint into pretrained/ (fp16, recipe noted)"),
+}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -37,25 +45,36 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The `diffs2st` parser with the full parsers of ``commands`` (default: all of them); every other command is
+    listed by its name and help only, without importing its module."""
+    full = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(
         prog="diffs2st", formatter_class=HelpFormatter,
         description="Direct speech-to-speech translation with diffusion synthesis that keeps the speaker's voice.")
     parser.add_argument("--version", action="version", version=f"diffs2st {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(subparsers)
+    for name, (module, help) in COMMANDS.items():
+        if name in subparsers.choices:  # registered with an earlier command of the same module
+            continue
+        if name in full:
+            importlib.import_module(module).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help)
     return parser
 
 
-def add_command(subparsers, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
-    """A subcommand parser with the shared formatter (shows defaults)."""
+def add_command(subparsers, name: str, help: str | None = None,
+                description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared formatter (shows defaults); ``help`` defaults to the line in
+    `COMMANDS`."""
+    help = help or COMMANDS[name][1]
     return subparsers.add_parser(name, help=help, description=description or help, formatter_class=HelpFormatter)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[:1])  # the command is the first argument: only its module is imported
     args = parser.parse_args(argv)
     args.command_line = "diffs2st " + shlex.join(argv)  # recorded in reports and metrics for reproduction
     try:

@@ -7,19 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..audio import load_audio, save_audio
-from ..audio.io import atomic_write_bytes
 from ..errors import AudioError, OutputPathError
 from ..pretrained import PRETRAINED_DIR
-from ..s2st.translator import DEFAULT_TEMPERATURE
 from .main import add_command
 from .transcribe import source_inputs
 
 
 def _run(args) -> int:
-    from ..s2st.translator import Translator
+    from tqdm import tqdm
+
+    from ..audio import load_audio, save_audio
+    from ..audio.io import atomic_write_bytes
+    from ..s2st.translator import DEFAULT_TEMPERATURE, Translator
 
     source = Path(args.input)
     if not source.exists():
@@ -37,10 +36,11 @@ def _run(args) -> int:
     waves = [load_audio(path, rate, max_seconds=args.max_seconds) for _, path in inputs]  # all checked first
     if batch:
         out.mkdir(exist_ok=True)
+    temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
     rows, seconds, start = [], 0.0, time.perf_counter()
     for (uid, _), wave in tqdm(list(zip(inputs, waves)), desc="translating", disable=not batch):
         result = translator.translate(wave, voice=voice, steps=args.steps, voice_guidance=args.voice_guidance,
-                                      temperature=args.temperature, seed=args.seed)
+                                      temperature=temperature, seed=args.seed)
         path = save_audio(out / f"{uid}.wav" if batch else out, result.wave, rate)
         seconds += len(wave) / rate
         rows.append({"id": uid, "src_text": result.src_text, "tgt_text": result.tgt_text, "audio": str(path),
@@ -60,15 +60,16 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "translate", "direct speech-to-speech translation in the speaker's voice")
+    parser = add_command(subparsers, "translate")
     parser.add_argument("input", help="audio file, folder of audio files, or S2ST manifest (.jsonl)")
     parser.add_argument("-o", "--output", required=True,
                         help="output audio file (single input) or folder (batch: <id>.wav + translations.jsonl)")
     parser.add_argument("--voice", help="reference clip for the output voice (default: each input itself)")
     parser.add_argument("--steps", type=int, default=4, help="diffusion sampling steps")
     parser.add_argument("--voice-guidance", type=float, default=1.0, help="classifier-free guidance on the voice")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
-                        help="scale of the decoder's starting noise (lower: cleaner, less varied)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="scale of the decoder's starting noise (lower: cleaner, less varied; default: the "
+                             "measured best, diffs2st.s2st.translator.DEFAULT_TEMPERATURE)")
     parser.add_argument("--model", default=str(PRETRAINED_DIR),
                         help="folder with st/, speaker-encoder/, synthesizer/, vocoder/")
     parser.add_argument("--vocoder", default=None, help="override the vocoder: checkpoint folder or 'griffin-lim'")
