@@ -1,14 +1,22 @@
 # diffs2st set-up and entry points. Every target installs what is missing and nothing more:
-# Debian packages (checked with dpkg on each run, installed only when absent), a .venv with the CPU torch wheel
-# first, then the package with its extras (redone only when pyproject.toml changes).
+# Debian packages (checked with dpkg on each run, installed only when absent), a .venv with torch first (see
+# TORCH_INDEX below), then the package with its extras (redone only when pyproject.toml changes).
+#   make test      the fast lane: every test not marked slow
+#   make test-all  every test (DDP subprocesses, corpus builds, the judged demo); what CI (.ci/run) runs
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := espeak-ng flite libsndfile1 sox
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Where pip finds torch. Empty here on purpose: this machine's pip configuration (/etc/pip.conf: find-links
+# /opt/wheels) holds torch-2.13.0+cpu, so the pin below resolves to the CPU wheel (checked with `pip download
+# --no-deps torch==2.13.0`), and download.pytorch.org cannot be reached from here. Elsewhere, plain PyPI gives Linux
+# the CUDA build of torch==2.13.0 (its metadata requires nvidia-*-cu13 packages); for the CPU wheel run
+#   make setup TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_INDEX ?=
 
-.PHONY: setup test demo system clean-venv
+.PHONY: setup test test-all demo system clean-venv
 
 setup: system $(VENV)/.installed
 
@@ -24,9 +32,10 @@ system:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned to the CPU wheel, so nothing later can pull a CUDA build.
+# torch first and pinned, so nothing later pulls another build; the line after it says which build it got.
 $(VENV)/.torch: | $(BIN)/python
-	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q $(TORCH_INDEX) "torch==2.13.0"
+	$(BIN)/python -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda or "none")'
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
@@ -34,6 +43,9 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	touch $@
 
 test: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: setup
 	$(BIN)/python -m pytest -q
 
 demo: setup
