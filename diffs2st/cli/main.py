@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transcribe": ("diffs2st.cli.transcribe", "speech translation: source transcript + target text"),
     "translate": ("diffs2st.cli.translate", "direct speech-to-speech translation in the speaker's voice"),
     "bundle": ("diffs2st.cli.bundle", "copy a trained checkpoint into pretrained/ (fp16, recipe noted)"),
+    "app": ("diffs2st.cli.app", "local web page: translate, enhance, generate digits (localhost only)"),
 }
 
 
@@ -46,9 +47,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
-    """The `diffs2st` parser with the full parsers of ``commands`` (default: all of them); every other command is
-    listed by its name and help only, without importing its module."""
-    full = set(COMMANDS if commands is None else commands)
+    """The `diffs2st` parser with the full parsers of ``commands`` (default: all of them) and of the other commands
+    their modules define; every other command is listed by its name and help only, without importing its module."""
+    full = {COMMANDS[name][0] for name in (COMMANDS if commands is None else commands) if name in COMMANDS}
     parser = argparse.ArgumentParser(
         prog="diffs2st", formatter_class=HelpFormatter,
         description="Direct speech-to-speech translation with diffusion synthesis that keeps the speaker's voice.")
@@ -57,7 +58,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     for name, (module, help) in COMMANDS.items():
         if name in subparsers.choices:  # registered with an earlier command of the same module
             continue
-        if name in full:
+        if module in full:
             importlib.import_module(module).register(subparsers)
         else:
             subparsers.add_parser(name, help=help)
