@@ -17,6 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from ..errors import CheckpointError, ConfigError
 from ..pretrained import PRETRAINED_DIR
 from ..vocoders import load_vocoder
 from .synthesizer import AcousticSynthesizer
+
+if TYPE_CHECKING:
+    from .streaming import StreamSegment
 
 JOIN_PAUSE_SECONDS = 0.15
 # Scale of the starting noise of the flow decoder (Grad-TTS's temperature). Measured on 12 test-unseen utterances
@@ -156,6 +160,30 @@ class Translator:
         return S2STResult(src_text=" ".join(r.src_text for r in results).strip(),
                           tgt_text=" ".join(r.tgt_text for r in results).strip(), wave=out_wave, mel=mel,
                           timings=timer.report())
+
+    @torch.inference_mode()
+    def translate_segment(self, wave: np.ndarray, speaker: torch.Tensor, steps: int = 4, voice_guidance: float = 1.0,
+                          sampler: str = "ode_euler", temperature: float = DEFAULT_TEMPERATURE,
+                          length_scale: float = 1.0, seed: int = 0) -> S2STResult:
+        """One already-cut segment (e.g. by a VAD) in the voice of the unit speaker embedding ``speaker`` (1, D):
+        no splitting, no speaker encoder. An empty translation gives an empty wave."""
+        timer = StageTimer(("translation", "synthesizer", "vocoder"))
+        result = timer("translation", self.speech_translator.translate, [np.asarray(wave, dtype=np.float32)])[0]
+        states = [result.tgt_states[1:] if self.synthesizer.config.state_dim else None]
+        out_wave, mel = speak(self.synthesizer, self.vocoder, timer, [result.tgt_tokens], states, speaker, seed,
+                              steps=steps, sampler=sampler, voice_guidance=voice_guidance, temperature=temperature,
+                              length_scale=length_scale)
+        return S2STResult(src_text=result.src_text.strip(), tgt_text=result.tgt_text.strip(), wave=out_wave,
+                          mel=mel, timings=timer.report())
+
+    def stream(self, chunks: Iterable[np.ndarray], voice: np.ndarray | None = None, vad: str = "silero",
+               max_segment_seconds: float = 12.0, **options) -> Iterator[StreamSegment]:
+        """Translate audio arriving in chunks (mono float32 at the MelConfig rate, any size): yields each segment
+        the voice-activity detector closes as soon as it is translated (`streaming.stream_translate`)."""
+        from .streaming import stream_translate
+
+        return stream_translate(self, chunks, voice=voice, vad=vad, max_segment_seconds=max_segment_seconds,
+                                **options)
 
 
 class CascadeTranslator:
