@@ -14,7 +14,7 @@ from ..digits import DigitDiffusion
 from ..digits.classifier import DigitClassifier
 from ..errors import ConfigError, OutputPathError
 from ..plotting import spectrogram_grid
-from ..pretrained import DIGIT_MODEL, default_vocoder
+from ..pretrained import default_vocoder, model_or_bundled
 from ..vocoders import load_vocoder
 from .main import add_command
 
@@ -27,7 +27,7 @@ def _digits(args) -> int:
         raise ConfigError("--n and --steps must be at least 1")
     if args.classifier_scale > 0 and args.classifier is None:
         raise ConfigError("--classifier-scale needs --classifier (a digit classifier checkpoint)")
-    model = load_model(args.model, DigitDiffusion, "digit model")
+    model = load_model(model_or_bundled(args.model, "digits"), DigitDiffusion, "digit model")
     classifier = None
     if args.classifier is not None:
         classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
@@ -58,7 +58,8 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "generate", "generate speech with a class-conditional diffusion model")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
     parser = add_command(kinds, "digits", "spoken digits 0-9 (DDPM/DDIM with classifier-free guidance)")
-    parser.add_argument("--model", default=str(DIGIT_MODEL), help="digit model checkpoint directory")
+    parser.add_argument("--model", help="digit model checkpoint directory (default: the bundled digits, in "
+                        "$DIFFS2ST_PRETRAINED or the repository's pretrained/)")
     parser.add_argument("--digit", type=int, choices=range(10), default=None,
                         help="digit to generate (default: cycle through 0-9)")
     parser.add_argument("--n", type=int, default=8, help="how many clips")

@@ -11,7 +11,7 @@ from ..audio.io import atomic_write_bytes
 from ..checkpoint import load_model
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import AudioError, OutputPathError
-from ..pretrained import ST_MODEL
+from ..pretrained import model_or_bundled
 from .enhance import audio_files
 from .main import add_command
 
@@ -43,7 +43,7 @@ def _run(args) -> int:
         raise OutputPathError("a folder or manifest needs -o OUT.jsonl for the hypotheses")
     if args.output and not Path(args.output).parent.is_dir():
         raise OutputPathError(f"output folder {Path(args.output).parent} does not exist")
-    model = load_translator(args.model)
+    model = load_translator(model_or_bundled(args.model, "st"))
     inputs = source_inputs(source)
     rate = model.config.mel.sample_rate
     waves = [load_audio(path, rate, max_seconds=args.max_seconds) for _, path in inputs]
@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "transcribe", "speech translation: source transcript + target text")
     parser.add_argument("input", help="audio file, folder of audio files, or S2ST manifest (.jsonl)")
     parser.add_argument("-o", "--output", help="write JSONL lines {id, src_text, tgt_text} (needed for batch input)")
-    parser.add_argument("--model", default=str(ST_MODEL), help="speech-translation checkpoint directory")
+    parser.add_argument("--model", help="speech-translation checkpoint directory (default: the bundled st, in "
+                        "$DIFFS2ST_PRETRAINED or the repository's pretrained/)")
     parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy search)")
     parser.add_argument("--batch-size", type=int, default=16, help="utterances decoded together")
     parser.add_argument("--json", action="store_true", help="print the single-file result as JSON")

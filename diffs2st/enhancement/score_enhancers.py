@@ -12,19 +12,19 @@ import torch
 from ..audio import MelConfig
 from ..checkpoint import load_model
 from ..errors import ConfigError
-from ..pretrained import ENHANCE_CONDITIONAL, ENHANCE_PRIOR
+from ..pretrained import model_or_bundled
 from .baselines import ENHANCERS
 from .score import ScoreEnhancer, SpeakerClassifier
 
 
 class _ScoreEnhancerRunner:
     method = ""
-    default_checkpoint: Path
+    default_checkpoint: str  # name of the bundled checkpoint used when none is given
 
     def __init__(self, mel: MelConfig = MelConfig(), checkpoint: str | Path | None = None, steps: int | None = None,
                  sampler: str | None = None, t_star: float | None = None, classifier: str | Path | None = None,
                  guidance_scale: float = 0.0, seed: int = 0) -> None:
-        self.model = load_model(checkpoint or self.default_checkpoint, ScoreEnhancer, "score enhancer")
+        self.model = load_model(model_or_bundled(checkpoint, self.default_checkpoint), ScoreEnhancer, "score enhancer")
         if self.model.config.method != self.method:
             raise ConfigError(f"{checkpoint} is a {self.model.config.method} score enhancer, not {self.method}")
         if self.model.config.spectrogram.sample_rate != mel.sample_rate:
@@ -53,7 +53,7 @@ class ConditionalScoreEnhancer(_ScoreEnhancerRunner):
     """Conditional score model (OU-VE toward the noisy spectrogram, SGMSE+-style)."""
 
     method = "conditional"
-    default_checkpoint = ENHANCE_CONDITIONAL
+    default_checkpoint = "enhance-conditional"
 
 
 @ENHANCERS.register("score-prior")
@@ -61,4 +61,4 @@ class PriorScoreEnhancer(_ScoreEnhancerRunner):
     """Clean-speech prior (VE SDE), SDEdit-style: perturb the input to t_star and integrate back."""
 
     method = "prior"
-    default_checkpoint = ENHANCE_PRIOR
+    default_checkpoint = "enhance-prior"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -30,7 +30,7 @@ from ..checkpoint import load_model
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..digests import checkpoint_sha256, file_sha256
 from ..errors import DataError
-from ..pretrained import SPEAKER_ENCODER, ST_MODEL
+from ..pretrained import bundled
 
 MODES = ("direct", "text")
 
@@ -41,8 +41,8 @@ class SynthesisDataConfig:
     TTS); ``reference`` picks the clip whose speaker embedding conditions training."""
 
     train_manifest: str = "corpora/synth-cvss/train.jsonl"
-    translator: str = str(ST_MODEL)
-    speaker_encoder: str = str(SPEAKER_ENCODER)
+    translator: str = field(default_factory=lambda: str(bundled("st")))
+    speaker_encoder: str = field(default_factory=lambda: str(bundled("speaker-encoder")))
     mode: Literal["direct", "text"] = "direct"
     reference: Literal["source", "target"] = "source"
     cache: Optional[str] = None
