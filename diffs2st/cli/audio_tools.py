@@ -7,15 +7,13 @@ import io
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from ..audio import MelConfig, check_output_path, load_audio, log_mel, save_audio, split_on_silence
-from ..audio.io import DEFAULT_MAX_SECONDS, atomic_write_bytes
 from ..errors import AudioError
 from ..pretrained import default_vocoder
-from ..vocoders import load_vocoder
 from .main import add_command
+
+# diffs2st.audio.io.DEFAULT_MAX_SECONDS, written out so that `--help` imports no audio stack (torch);
+# tests/test_cold_start.py keeps the two equal.
+DEFAULT_MAX_SECONDS = 300.0
 
 
 def _add_max_seconds(parser) -> None:
@@ -23,7 +21,11 @@ def _add_max_seconds(parser) -> None:
                         help="refuse inputs longer than this (0: no limit)")
 
 
-def _load_mel(path: str, config: MelConfig, max_seconds: float) -> np.ndarray:
+def _load_mel(path: str, config, max_seconds: float):
+    import numpy as np
+
+    from ..audio import load_audio, log_mel
+
     if Path(path).suffix.lower() == ".npy":
         if not Path(path).is_file():
             raise AudioError(f"no such file: {path}")
@@ -38,6 +40,11 @@ def _load_mel(path: str, config: MelConfig, max_seconds: float) -> np.ndarray:
 
 
 def _features(args) -> int:
+    import numpy as np
+
+    from ..audio import MelConfig, check_output_path, load_audio, log_mel
+    from ..audio.io import atomic_write_bytes
+
     config = MelConfig()
     out = check_output_path(args.output)
     mel = log_mel(load_audio(args.input, config.sample_rate, max_seconds=args.max_seconds), config).numpy()
@@ -49,6 +56,11 @@ def _features(args) -> int:
 
 
 def _vocode(args) -> int:
+    import torch
+
+    from ..audio import check_output_path, save_audio
+    from ..vocoders import load_vocoder
+
     out = check_output_path(args.output)
     vocoder = load_vocoder(args.vocoder, iters=args.iters)
     config = vocoder.mel
@@ -65,6 +77,8 @@ def _vocode(args) -> int:
 
 
 def _split(args) -> int:
+    from ..audio import MelConfig, load_audio, save_audio, split_on_silence
+
     config = MelConfig()
     out_dir = Path(args.out_dir)
     if not out_dir.parent.is_dir():
@@ -81,13 +95,13 @@ def _split(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "features", "compute the log-mel of an audio file (saved as .npy)")
+    parser = add_command(subparsers, "features")
     parser.add_argument("input", help="audio file (WAV/FLAC/OGG/MP3, any rate and channel count)")
     parser.add_argument("-o", "--output", required=True, help="output .npy path")
     _add_max_seconds(parser)
     parser.set_defaults(func=_features)
 
-    parser = add_command(subparsers, "vocode", "resynthesize audio or a log-mel .npy to a waveform")
+    parser = add_command(subparsers, "vocode")
     parser.add_argument("input", help="audio file or (n_mels, frames) log-mel .npy")
     parser.add_argument("-o", "--output", required=True, help="output audio path (.wav/.flac/.ogg)")
     parser.add_argument("--vocoder", default=default_vocoder(),
@@ -97,7 +111,7 @@ def register(subparsers) -> None:
     _add_max_seconds(parser)
     parser.set_defaults(func=_vocode)
 
-    parser = add_command(subparsers, "split", "cut long audio at silences into segments (nothing is dropped)")
+    parser = add_command(subparsers, "split")
     parser.add_argument("input", help="audio file of any length")
     parser.add_argument("-o", "--out-dir", required=True, help="folder for the segments (created)")
     parser.add_argument("--max-segment-seconds", type=float, default=20.0, help="longest segment")

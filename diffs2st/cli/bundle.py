@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import CheckpointError
 from .main import add_command
 
 
 def _run(args) -> int:
+    from ..checkpoint import load_checkpoint, save_checkpoint
+
     source, target = Path(args.source), Path(args.target)
     if source.resolve() == target.resolve():
         raise CheckpointError("source and target are the same folder")
@@ -29,7 +30,7 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "bundle", "copy a trained checkpoint into pretrained/ (fp16, recipe noted)")
+    parser = add_command(subparsers, "bundle")
     parser.add_argument("source", help="checkpoint directory (e.g. runs/s2st-synthesizer/model)")
     parser.add_argument("target", help="destination checkpoint directory (e.g. pretrained/synthesizer)")
     parser.add_argument("--recipe", default=None, help="how it was trained (commands, time), kept in metrics.json")

@@ -15,7 +15,7 @@ DATA_COMMAND_MODULES: list[str] = [
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "data", "build, inspect and check corpora")
+    parser = add_command(subparsers, "data")
     data_subparsers = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
     for module in DATA_COMMAND_MODULES:
         importlib.import_module(module).register(data_subparsers)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..audio.io import atomic_write_bytes
-from ..data.selfcheck import check_corpus, plot_selfcheck
-from ..reports import report_heading
 from .main import add_command
 
 
 def _markdown(summary: dict, command: str, plot_name: str) -> str:
+    from ..reports import report_heading
+
     columns = ["utterances", "speakers", "target_wer", "worst_speaker_wer", "eer_target_target",
                "eer_target_target_same_base_voice", "eer_source_target", "sim_same_target_target", "sim_different_target_target", "tgt_seconds_mean",
                "src_seconds_mean", "clipped_fraction"]
@@ -26,6 +25,9 @@ def _markdown(summary: dict, command: str, plot_name: str) -> str:
 
 
 def _run(args) -> int:
+    from ..audio.io import atomic_write_bytes
+    from ..data.selfcheck import check_corpus, plot_selfcheck
+
     out = Path(args.out or Path(args.corpus) / "selfcheck")
     summary, rows = check_corpus(args.corpus, args.max_per_split, args.jobs, args.seed)
     out.mkdir(parents=True, exist_ok=True)

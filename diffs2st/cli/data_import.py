@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from ..audio import check_output_path
-from ..data.manifest import write_manifest
-from ..data.readers import READERS, read_corpus
-from ..data.readers.base import missing_message
 from ..errors import DataError
 from .main import add_command
 
+# diffs2st.data.readers.READERS.names(), written out so that `--help` imports no audio stack (torch);
+# tests/test_cold_start.py keeps the two equal.
+READER_NAMES = ("audiomnist", "cvss-c", "cvss-t", "fsdd", "vctk", "voicebank-demand")
+
 
 def _import(args) -> int:
+    from ..audio import check_output_path
+    from ..data.manifest import write_manifest
+    from ..data.readers import READERS, read_corpus
+    from ..data.readers.base import missing_message
+
     out = check_output_path(args.out)
     result = read_corpus(args.name, args.root, out.parent, split=args.split, source_root=args.source_root,
                          skip_missing=args.skip_missing)
@@ -36,7 +41,7 @@ def register(subparsers) -> None:
                                      "AudioMNIST, FSDD) as a manifest of the same records the synthetic "
                                      "builders write. Audio stays where it is; paths are relative to the "
                                      "manifest's folder and durations come from file headers.")
-    parser.add_argument("name", choices=READERS.names(), help="corpus layout")
+    parser.add_argument("name", choices=READER_NAMES, help="corpus layout")
     parser.add_argument("root", help="corpus folder (for CVSS: the unpacked cvss_c_fr_en / cvss_t_fr_en release)")
     parser.add_argument("--out", required=True, help="manifest to write (.jsonl; its folder must exist)")
     parser.add_argument("--split", default=None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from ..data.text import generate_pairs
 from .main import add_command
 
 
 def _run(args) -> int:
+    from ..data.text import generate_pairs
+
     for pair in generate_pairs(args.n, args.seed):
         if args.json:
             print(json.dumps({"fr": pair.fr, "en": pair.en, "phenomena": list(pair.phenomena)}, ensure_ascii=False))

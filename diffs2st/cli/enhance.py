@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..audio import MelConfig, load_audio, save_audio
-from ..data.manifest import EnhancementRecord, read_manifest, resolve_audio
-from ..enhancement import ENHANCERS, build_enhancer
 from ..errors import AudioError, OutputPathError
 from .main import add_command
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+# diffs2st.enhancement.ENHANCERS.names(), written out so that `--help` imports no torch; tests/test_cold_start.py
+# keeps the two equal.
+METHODS = ("deepfilternet3", "score-conditional", "score-prior", "spectral-gating")
 
 
 def audio_files(folder: Path) -> list[Path]:
@@ -26,6 +24,8 @@ def audio_files(folder: Path) -> list[Path]:
 
 def _jobs(source: Path, out: Path) -> list[tuple[Path, Path]]:
     """(input, output) pairs: a file -> a file; a folder or a .jsonl manifest -> OUT/<name or id>.wav."""
+    from ..data.manifest import EnhancementRecord, read_manifest, resolve_audio
+
     if source.suffix == ".jsonl":
         records = read_manifest(source, EnhancementRecord)
         return [(resolve_audio(source, r.noisy_audio), out / f"{r.id}.wav") for r in records]
@@ -35,6 +35,11 @@ def _jobs(source: Path, out: Path) -> list[tuple[Path, Path]]:
 
 
 def _run(args) -> int:
+    from tqdm import tqdm
+
+    from ..audio import MelConfig, load_audio, save_audio
+    from ..enhancement import build_enhancer
+
     source, out = Path(args.input), Path(args.output)
     batch = source.is_dir() or source.suffix == ".jsonl"
     if not source.exists():
@@ -67,10 +72,10 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "enhance", "remove noise from speech (a file, a folder or a manifest)")
+    parser = add_command(subparsers, "enhance")
     parser.add_argument("input", help="noisy audio file, folder of audio files, or EnhancementRecord manifest")
     parser.add_argument("-o", "--output", required=True, help="output file (or folder for batch input)")
-    parser.add_argument("--method", default="deepfilternet3", choices=ENHANCERS.names(), help="enhancer")
+    parser.add_argument("--method", default="deepfilternet3", choices=METHODS, help="enhancer")
     parser.add_argument("--checkpoint", default=None, help="score enhancers: checkpoint directory (default: bundled)")
     parser.add_argument("--steps", type=int, default=None, help="score enhancers: sampling steps")
     parser.add_argument("--sampler", default=None, help="score enhancers: ddim (the bundled default, with the "

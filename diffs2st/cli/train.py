@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from ..checkpoint import initialize_from
 from ..errors import ConfigError
-from ..training.harness import train
-from ..training.tasks import build_run, load_run_config
 from .main import add_command
 
 
 def _run(args) -> int:
+    from ..checkpoint import initialize_from
+    from ..training.harness import train
+    from ..training.tasks import build_run, load_run_config
+
     if args.init_from and args.resume:
         raise ConfigError("--init-from starts a new run from a checkpoint's weights; --resume continues a run "
                           "(it has its own weights): use one")
@@ -25,7 +26,7 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "train", "train a model from a YAML run config (see configs/)")
+    parser = add_command(subparsers, "train")
     parser.add_argument("config", help="run config YAML with sections task, model, data, trainer")
     parser.add_argument("-o", "--out", required=True, help="run folder (checkpoints/, logs/, model/)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
