@@ -85,10 +85,14 @@ def diversity(embeddings: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(per_digit))
 
 
-def judge_accuracy(judge, waves: list[np.ndarray], labels: np.ndarray, desc: str) -> float:
-    correct = [judge(wave, int(label))["correct"] for wave, label in tqdm(list(zip(waves, labels)), desc=desc,
-                                                                          leave=False)]
-    return float(np.mean(correct))
+def judge_accuracy(judge, waves: list[np.ndarray], labels: np.ndarray, desc: str,
+                   key: str = "judge_accuracy") -> dict[str, float]:
+    """``key``: the digit judge's accuracy; ``key``_moonshine: Moonshine's second opinion on the same clips."""
+    scores = [judge(wave, int(label)) for wave, label in tqdm(list(zip(waves, labels)), desc=desc, leave=False)]
+    accuracy = {key: float(np.mean([s["correct"] for s in scores]))}
+    if "correct_moonshine" in scores[0]:
+        accuracy[f"{key}_moonshine"] = float(np.mean([s["correct_moonshine"] for s in scores]))
+    return accuracy
 
 
 def main() -> int:
@@ -122,7 +126,7 @@ def main() -> int:
         generator.check_classifier(classifier)  # fail before minutes of work, not in the middle of the grid
     vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     mel_config = generator.config.mel
-    judge = build_judge("digit", mel_config)
+    judge = build_judge("digit", mel_config, second_opinion=True)
 
     manifest = Path(args.corpus) / "test.jsonl"
     real = DigitMels(manifest, mel_config, generator.config.frames)
@@ -131,8 +135,8 @@ def main() -> int:
     real_waves = [load_audio(resolve_audio(manifest, r.audio), mel_config.sample_rate) for r in real.records]
     with torch.inference_mode():
         real_vocoded = [vocoder(mel).numpy() for mel in real.mels]
-    ceiling = {"judge_accuracy": judge_accuracy(judge, real_waves, real_labels, "real"),
-               "judge_accuracy_vocoded": judge_accuracy(judge, real_vocoded, real_labels, "real vocoded"),
+    ceiling = {**judge_accuracy(judge, real_waves, real_labels, "real"),
+               **judge_accuracy(judge, real_vocoded, real_labels, "real vocoded", key="judge_accuracy_vocoded"),
                "classifier_accuracy": float((classifier.clean_features(real.mels)[1].argmax(-1).numpy()
                                              == real_labels).mean()),
                "diversity": diversity(real_embeddings, real_labels), "clips": len(real_labels)}
@@ -160,7 +164,7 @@ def main() -> int:
         embeddings = embeddings.numpy()
         row = {"sampler": sampler, "steps": steps, "guidance": guidance, "classifier_scale": classifier_scale,
                "clips": len(labels)}
-        row.update({"judge_accuracy": judge_accuracy(judge, waves, labels, f"{sampler} {steps} {weights(row)}"),
+        row.update({**judge_accuracy(judge, waves, labels, f"{sampler} {steps} {weights(row)}"),
                "classifier_accuracy": float((logits.argmax(-1).numpy() == labels).mean()),
                "fd": frechet_distance(embeddings, real_embeddings),
                "diversity": diversity(embeddings, labels),
@@ -202,15 +206,19 @@ def write_report(report: dict, out: Path) -> None:
              "accuracy and FD flatter them; the judge's accuracy does not.", "",
              f"Real test digits ({ceiling['clips']} clips, speakers not in training): judge accuracy "
              f"**{ceiling['judge_accuracy']:.3f}** on the original audio (the ceiling), "
-             f"{ceiling['judge_accuracy_vocoded']:.3f} after the same vocoder; our classifier's accuracy "
+             f"{ceiling['judge_accuracy_vocoded']:.3f} after the same vocoder"
+             + (f"; Moonshine's second opinion {ceiling['judge_accuracy_moonshine']:.3f} / "
+                f"{ceiling['judge_accuracy_vocoded_moonshine']:.3f}" if "judge_accuracy_moonshine" in ceiling else "")
+             + "; our classifier's accuracy "
              f"{ceiling['classifier_accuracy']:.3f}; diversity {ceiling['diversity']:.3f}.", "",
              "| sampler | steps | guidance | judge accuracy (± s.e.) | fraction of ceiling | our classifier acc. | "
-             "FD | diversity / real | RTF (sampling + vocoder) |", "|" + " --- |" * 9]
+             "FD | diversity / real | RTF (sampling + vocoder) | Moonshine accuracy |", "|" + " --- |" * 10]
     for r in results:
         lines.append(f"| {r['sampler']} | {r['steps']} | {weights(r)} | {r['judge_accuracy']:.3f} ± "
                      f"{standard_error(r):.3f} | {r['accuracy_fraction_of_ceiling']:.3f} | "
                      f"{r['classifier_accuracy']:.3f} | {r['fd']:.2f} | {r['diversity_fraction_of_real']:.3f} | "
-                     f"{r['rtf']:.3f} |")
+                     f"{r['rtf']:.3f} | " + (f"{r['judge_accuracy_moonshine']:.3f} |" if "judge_accuracy_moonshine"
+                                             in r else "– |"))
     lines += ["", "## Goals", ""] + [f"- {line}" for line in report["goals"]] + [
         "", "![accuracy and diversity](digits.png)", ""]
     atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())

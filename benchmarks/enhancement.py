@@ -138,7 +138,7 @@ def score_system(name: str, method: str, options: dict, manifest: Path, records,
         out_dir.mkdir()
         rtf = enhance_all(build_enhancer(method, MelConfig(), **options), manifest, records, out_dir, name)
         items = plan_items("enhance", manifest, out_dir, limit=args.limit)
-    summary, rows = evaluate("enhance", items, jobs=args.jobs)
+    summary, rows = evaluate("enhance", items, MelConfig(), jobs=args.jobs)
     summary["rtf"] = rtf
     write_report(args.out, f"enhancement-{name}", f"synth-noisy test: {name}", summary, rows,
                  {"kind": "enhance", "manifest": str(manifest), "system": name, "method": method,
@@ -158,7 +158,7 @@ def sweep(systems, manifest: Path, records, args, scratch: Path) -> dict:
             out_dir.mkdir()
             enhancer = build_enhancer(method, MelConfig(), **{**options, "steps": steps})
             rtf = enhance_all(enhancer, manifest, records, out_dir, f"{name} {steps} steps")
-            summary, _ = evaluate("enhance", plan_items("enhance", manifest, out_dir, limit=len(records)),
+            summary, _ = evaluate("enhance", plan_items("enhance", manifest, out_dir, limit=len(records)), MelConfig(),
                                   jobs=args.jobs, progress=False)
             results[name].append({"steps": steps, "rtf": rtf, **{m: summary.get(m) for m in SWEEP_METRICS}})
             print(f"{name} steps {steps}: " + ", ".join(f"{k} {v:.3f}" for k, v in results[name][-1].items()

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import load_audio, save_audio
+from diffs2st.audio import MelConfig, load_audio, save_audio
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
@@ -65,9 +65,10 @@ def run_system(system, manifest: Path, out_dir: Path, limit: int | None, **optio
 
 def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int) -> dict:
     """Audio judges on the outputs + text scores of the hypotheses."""
-    audio, _ = evaluate("s2st", plan_items("s2st", manifest, out_dir, limit=limit), jobs=jobs, progress=False)
-    text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), jobs=1,
-                       progress=False)
+    audio, _ = evaluate("s2st", plan_items("s2st", manifest, out_dir, limit=limit), MelConfig(), jobs=jobs,
+                        progress=False)
+    text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), MelConfig(),
+                       jobs=1, progress=False)
     return {**audio, "text_bleu": text.get("tgt_bleu"), "src_wer": text.get("src_wer")}
 
 
@@ -79,7 +80,7 @@ def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: 
     items = every[:limit]
     if len(items) == len(every) == whole_split.get("utterances"):
         return {"asr_bleu": whole_split["asr_bleu"], "utterances": len(items)}
-    scores, _ = evaluate("s2st", items, jobs=jobs, progress=False)
+    scores, _ = evaluate("s2st", items, MelConfig(), jobs=jobs, progress=False)
     return {"asr_bleu": scores["asr_bleu"], "utterances": len(items)}
 
 

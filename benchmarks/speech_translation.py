@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from diffs2st.audio import load_audio
+from diffs2st.audio import MelConfig, load_audio
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.cli.transcribe import load_translator
@@ -77,7 +77,8 @@ def main() -> int:
             name = f"st-{variant}" + (f"-{steps}steps" if steps else "")
             hyp_path = out / f"{name}-{split}.hypotheses.jsonl"
             atomic_write_bytes(hyp_path, "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in hypotheses).encode())
-            summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=args.limit), progress=False)
+            summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=args.limit), MelConfig(),
+                                     progress=False)
             summary.update(speed)
             write_report(out, f"{name}-{split}", f"speech translation {variant} ({checkpoint}) on {split}", summary,
                          rows, {"kind": "st", "manifest": str(manifest), "system": checkpoint, "command": command})

@@ -4,7 +4,7 @@
         [--checkpoint runs/vocoder-istft/model ...] [--refine-iters 0 8 16 32] [--bundled ROW] [--limit 50]
 
 Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given.
-Judges (DESIGN §5, `diffs2st.judges`): pocketsphinx WER against the transcript (mean over clips), Resemblyzer cosine
+Judges (DESIGN §5, `diffs2st.judges`): Moonshine base-en WER against the transcript (mean over clips; pocketsphinx beside it), Resemblyzer cosine
 similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
 originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders/: vocoders.json, .md and .png;
 ``--render vocoders.json [--bundled ROW]`` re-renders a stored run without measuring.
@@ -31,7 +31,7 @@ from tqdm import tqdm
 from diffs2st.audio import MelConfig, istft, load_audio, log_mel, reconstruct_phase, stft
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
-from diffs2st.judges import build_judge
+from diffs2st.judges import ASR_CHOICES, DEFAULT_ASR, build_judge
 from diffs2st.plotting import save_figure
 from diffs2st.reports import report_heading
 from diffs2st.vocoders import load_vocoder
@@ -41,7 +41,9 @@ OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks" / "vocoders"
 
 def score(judges: dict, wave: np.ndarray, original: np.ndarray, text: str) -> dict:
     """The judges (`diffs2st.judges`) on one resynthesised clip against its original."""
-    return {"wer": judges["asr"](wave, text)["wer"], "sim": judges["speaker"](wave, original)["similarity"],
+    heard = judges["asr"](wave, text)
+    return {**{key: value for key, value in heard.items() if key.startswith("wer")},
+            "sim": judges["speaker"](wave, original)["similarity"],
             "pesq_wb": judges["pesq"](wave, original)["pesq"], "dnsmos_ovrl": judges["dnsmos"](wave)["dnsmos_ovrl"]}
 
 
@@ -75,7 +77,8 @@ def benchmark_one(name: str, vocoder, items: list[tuple[np.ndarray, str]], judge
         scores.append(score(judges, wave, original[:len(wave)], text))
     summary = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
     summary["rtf"] = elapsed / seconds if vocoder is not None else None
-    summary["clip_wer"] = [s["wer"] for s in scores]
+    for key in [k for k in scores[0] if k.startswith("wer")]:
+        summary[f"clip_{key}"] = [s[key] for s in scores]
     return summary
 
 
@@ -104,7 +107,7 @@ ERROR_SOURCE_ROWS = ("original (ceiling)", "vocoder", "vocoder magnitude + origi
 
 def error_sources_markdown(results: dict, manifest: Path, count: int, command: str, refine_iters: int) -> str:
     lines = [*report_heading("Where the vocoder's WER gap comes from", command),
-             f"{count} clips of `{manifest}`, pocketsphinx WER against the transcript. Each resynthesis takes the "
+             f"{count} clips of `{manifest}`, Moonshine base-en WER against the transcript. Each resynthesis takes the "
              "STFT magnitude and phase (n_fft/hop of the MelConfig) from the vocoder or from the original clip; a "
              f"vocoder phase is refined by the vocoder's {refine_iters} Griffin-Lim iterations. Gap: WER minus the "
              "original's on the same clips, ± its standard error.", "",
@@ -116,12 +119,15 @@ def error_sources_markdown(results: dict, manifest: Path, count: int, command: s
 
 
 def add_wer_gaps(results: dict) -> None:
-    """Each vocoder's WER minus the original's, paired over the same clips, with its standard error."""
-    original = np.asarray(results["original (ceiling)"]["clip_wer"])
-    for r in results.values():
-        gap = np.asarray(r["clip_wer"]) - original
-        r["wer_gap"] = float(gap.mean())
-        r["wer_gap_se"] = float(gap.std(ddof=1) / np.sqrt(gap.size)) if gap.size > 1 else float("nan")
+    """Each vocoder's WER minus the original's, paired over the same clips, with its standard error (for every
+    ASR judge measured: wer_gap is the primary one's, wer_pocketsphinx_gap pocketsphinx's)."""
+    ceiling = results["original (ceiling)"]
+    for key in [k[len("clip_"):] for k in ceiling if k.startswith("clip_wer")]:
+        original = np.asarray(ceiling[f"clip_{key}"])
+        for r in results.values():
+            gap = np.asarray(r[f"clip_{key}"]) - original
+            r[f"{key}_gap"] = float(gap.mean())
+            r[f"{key}_gap_se"] = float(gap.std(ddof=1) / np.sqrt(gap.size)) if gap.size > 1 else float("nan")
 
 
 def goal_lines(results: dict, name: str) -> list[str]:
@@ -136,19 +142,25 @@ def goal_lines(results: dict, name: str) -> list[str]:
 
 
 def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled: str | None) -> str:
+    second = all("wer_pocketsphinx" in r for r in results.values())
     lines = [*report_heading("Vocoder resynthesis benchmark", command),
              f"{count} clips of `{manifest}` (speakers no vocoder was trained on), English targets; each clip's "
-             "log-mel is vocoded and judged against the original: pocketsphinx WER against the transcript, "
+             "log-mel is vocoded and judged against the original: Moonshine base-en WER against the transcript "
+             "(pocketsphinx's beside it where measured), "
              "Resemblyzer SIM and PESQ-WB against the original wave, DNSMOS OVRL. RTF: vocoding seconds per second "
              "of audio at 2 CPU threads. `+GL n`: the iSTFT vocoder's phase refined by n Griffin-Lim iterations. "
              "WER gap: the vocoder's WER minus the original's on the same clips, ± its standard error over clips.", "",
-             "| vocoder | WER ↓ | WER gap | SIM ↑ | PESQ-WB ↑ | DNSMOS ↑ | RTF ↓ |", "|" + " --- |" * 7]
+             "| vocoder | WER ↓ | WER gap | SIM ↑ | PESQ-WB ↑ | DNSMOS ↑ | RTF ↓ |"
+             + (" WER pocketsphinx | gap pocketsphinx |" if second else ""), "|" + " --- |" * (9 if second else 7)]
     for name, r in results.items():
         rtf = "—" if r["rtf"] is None else f"{r['rtf']:.4f}"
         gap = "—" if r["rtf"] is None else f"{r['wer_gap']:+.3f} ± {r['wer_gap_se']:.3f}"
-        lines.append(f"| {name} | {r['wer']:.3f} | {gap} | {r['sim']:.3f} | {r['pesq_wb']:.2f} | "
-                     f"{r['dnsmos_ovrl']:.2f} | "
-                     f"{rtf} |")
+        line = (f"| {name} | {r['wer']:.3f} | {gap} | {r['sim']:.3f} | {r['pesq_wb']:.2f} | {r['dnsmos_ovrl']:.2f} | "
+                f"{rtf} |")
+        if second:
+            gap = "—" if r["rtf"] is None else f"{r['wer_pocketsphinx_gap']:+.3f} ± {r['wer_pocketsphinx_gap_se']:.3f}"
+            line += f" {r['wer_pocketsphinx']:.3f} | {gap} |"
+        lines.append(line)
     if bundled:
         lines += ["", f"## Goals for the bundled vocoder (`{bundled}`)", ""]
         lines += [f"- {line}" for line in goal_lines(results, bundled)]
@@ -194,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--error-sources", action="store_true",
                         help="WER only: split one iSTFT checkpoint's gap between its magnitude and its phase")
+    parser.add_argument("--asr", choices=tuple(ASR_CHOICES), default=DEFAULT_ASR, help="English ASR judge(s)")
     parser.add_argument("--render", type=Path, default=None,
                         help="measure nothing: re-render this vocoders.json (e.g. with another --bundled row)")
     args = parser.parse_args(argv)
@@ -212,13 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         vocoder = load_vocoder(args.checkpoint[0], refine_iters=args.refine_iters[0] if args.refine_iters else None)
         if not hasattr(vocoder, "corrected_spectrum"):
             raise SystemExit(f"--error-sources needs an iSTFT vocoder, not {args.checkpoint[0]}")
-        results = error_sources(vocoder, items, build_judge("asr", mel), mel)
+        results = error_sources(vocoder, items, build_judge("asr", mel, recognizers=ASR_CHOICES["moonshine"]), mel)
         add_wer_gaps(results)
         report = {"manifest": str(args.manifest), "clips": len(items), "command": command, "results": results}
         write_files(args.out_dir, "vocoder-error-sources", report,
                     error_sources_markdown(results, args.manifest, len(items), command, vocoder.refine_iters))
         return 0
-    judges = {name: build_judge(name, mel) for name in ("asr", "speaker", "pesq", "dnsmos")}
+    judges = {name: build_judge(name, mel) for name in ("speaker", "pesq", "dnsmos")}
+    judges["asr"] = build_judge("asr", mel, recognizers=ASR_CHOICES[args.asr])
     vocoders = {"original (ceiling)": None}
     vocoders.update({f"griffin-lim-{n}": load_vocoder("griffin-lim", iters=n) for n in args.griffin_lim_iters})
     for path in args.checkpoint:

@@ -19,7 +19,8 @@ from pathlib import Path
 from diffs2st.data.speakers import F0_RANGE, sample_speakers, speak_english
 from diffs2st.data.text import generate_pairs
 from diffs2st.data.tts import flite
-from diffs2st.judges import PocketsphinxASR, text_scores
+from diffs2st.audio import MelConfig
+from diffs2st.judges import RECOGNIZERS, build_recognizer, text_scores
 
 
 def main() -> int:
@@ -27,9 +28,10 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=40)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--out", default="docs/corpora")
+    parser.add_argument("--asr", choices=RECOGNIZERS.names(), default="moonshine", help="English ASR judge")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    asr = PocketsphinxASR()
+    asr = build_recognizer(args.asr, MelConfig())
     pairs = generate_pairs(args.sentences, args.seed)
     references = [p.en for p in pairs]
     speakers = sample_speakers(24, random.Random(args.seed))

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .audio import MelConfig, load_audio
 from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from .errors import DataError
-from .judges import build_judge, text_scores
+from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores
 from .registry import Registry
 
 
@@ -42,7 +42,7 @@ class Item:
 @dataclass(frozen=True)
 class Kind:
     record_type: type
-    judges: tuple[str, ...]
+    judges: tuple[str, ...]  # judge names; "asr" is built with the recognisers the caller chose (``asr=``)
     score: Callable[[Item, dict, MelConfig], dict]
     summarize: Callable[[list[dict]], dict]
     audio_output: bool = True
@@ -50,7 +50,7 @@ class Kind:
 
 KINDS: Registry[Kind] = Registry("evaluation kind")
 
-_worker_judges: dict = {}
+_worker_judges: dict = {}  # judges of a worker process (built once by its initializer)
 
 
 def _audio(item: Item, relative: str | None, mel: MelConfig) -> np.ndarray:
@@ -75,11 +75,43 @@ def _means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
 DNSMOS_KEYS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
 
 
+def voice_label(record: Any) -> str:
+    """The base voice a record's speaker is built on (its target voice): ``family:voice`` when the speaker spec
+    names a voice family (corpus v2), the flite voice in corpus v1, else the speaker id (real corpora)."""
+    spec = getattr(record, "speaker_spec", None) or {}
+    if spec.get("family"):
+        return f"{spec['family']}:{spec.get('base_voice', spec.get('target_voice', '?'))}"
+    return spec.get("flite_voice") or record.speaker
+
+
+def _asr_columns(rows: list[dict]) -> list[str]:
+    """Suffixes of the recognisers whose transcripts the rows hold: '' (the primary one), '_pocketsphinx', ..."""
+    return [key[len("transcript"):] for key in rows[0] if key.startswith("transcript")] if rows else []
+
+
+def asr_summary(rows: list[dict], metrics: tuple[str, ...] = ("bleu", "chrf", "wer", "cer")) -> dict[str, float]:
+    """Corpus-level text scores of every recogniser's transcripts against ``reference``: asr_bleu, ...,
+    asr_bleu_pocketsphinx, ..."""
+    summary = {}
+    for suffix in _asr_columns(rows):
+        scores = text_scores([r[f"transcript{suffix}"] for r in rows], [r["reference"] for r in rows])
+        summary.update({f"asr_{metric}{suffix}": scores[metric] for metric in metrics})
+    return summary
+
+
+def by_voice(rows: list[dict], metrics: tuple[str, ...] = ("bleu", "wer")) -> dict[str, dict]:
+    """``asr_summary`` per base voice (``voice`` field of the rows), with the utterance count."""
+    voices = sorted({r["voice"] for r in rows if "voice" in r})
+    return {voice: {**asr_summary(mine, metrics), "utterances": len(mine)}
+            for voice in voices for mine in [[r for r in rows if r.get("voice") == voice]]}
+
+
 def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
     record = item.record
     output = _output_audio(item, mel)
     target_partner = item.same_speaker if item.same_speaker is not None else record
-    row = {"id": record.id, "speaker": record.speaker, "seconds": output.size / mel.sample_rate}
+    row = {"id": record.id, "speaker": record.speaker, "voice": voice_label(record),
+           "seconds": output.size / mel.sample_rate}
     row.update(judges["asr"](output, record.tgt_text))
     row["sim_to_source"] = judges["speaker"](output, _audio(item, record.src_audio, mel))["similarity"]
     row["sim_to_target"] = judges["speaker"](output, _audio(item, target_partner.tgt_audio, mel))["similarity"]
@@ -92,9 +124,9 @@ def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
 
 
 def _summarize_s2st(rows: list[dict]) -> dict:
-    asr = text_scores([r["transcript"] for r in rows], [r["reference"] for r in rows])
-    summary = {"asr_bleu": asr["bleu"], "asr_chrf": asr["chrf"], "asr_wer": asr["wer"], "asr_cer": asr["cer"]}
+    summary = asr_summary(rows)
     summary.update(_means(rows, ("sim_to_source", "sim_to_target", "sim_wrong_speaker") + DNSMOS_KEYS))
+    summary["by_voice"] = by_voice(rows)
     return summary
 
 
@@ -103,8 +135,8 @@ def _score_vocoder(item: Item, judges: dict, mel: MelConfig) -> dict:
     reference_path, text = (record.tgt_audio, record.tgt_text) if isinstance(record, S2STRecord) else (
         record.audio, record.text)
     output, reference = _output_audio(item, mel), _audio(item, reference_path, mel)
-    row = {"id": record.id, "speaker": record.speaker, "seconds": output.size / mel.sample_rate,
-           "reference": text}
+    row = {"id": record.id, "speaker": record.speaker, "voice": voice_label(record),
+           "seconds": output.size / mel.sample_rate, "reference": text}
     row.update(judges["asr"](output, text))
     row["sim_to_original"] = judges["speaker"](output, reference)["similarity"]
     row.update(judges["pesq"](output, reference))
@@ -113,8 +145,7 @@ def _score_vocoder(item: Item, judges: dict, mel: MelConfig) -> dict:
 
 
 def _summarize_vocoder(rows: list[dict]) -> dict:
-    asr = text_scores([r["transcript"] for r in rows], [r["reference"] for r in rows])
-    return {"asr_wer": asr["wer"], **_means(rows, ("sim_to_original", "pesq") + DNSMOS_KEYS)}
+    return {**asr_summary(rows, ("wer",)), **_means(rows, ("sim_to_original", "pesq") + DNSMOS_KEYS)}
 
 
 def _score_enhance(item: Item, judges: dict, mel: MelConfig) -> dict:
@@ -153,6 +184,8 @@ def _score_digits(item: Item, judges: dict, mel: MelConfig) -> dict:
 
 def _summarize_digits(rows: list[dict]) -> dict:
     summary = {"accuracy": float(np.mean([r["correct"] for r in rows]))}
+    if rows and "correct_moonshine" in rows[0]:
+        summary["accuracy_moonshine"] = float(np.mean([r["correct_moonshine"] for r in rows]))
     for digit in range(10):
         hits = [r["correct"] for r in rows if r["label"] == digit]
         if hits:
@@ -163,14 +196,17 @@ def _summarize_digits(rows: list[dict]) -> dict:
 def _score_st(item: Item, judges: dict, mel: MelConfig) -> dict:
     record, hypothesis = item.record, item.hypothesis
     return {"id": record.id, "src_hypothesis": hypothesis.get("src_text", ""), "src_reference": record.src_text,
-            "tgt_hypothesis": hypothesis.get("tgt_text", ""), "tgt_reference": record.tgt_text}
+            "tgt_hypothesis": hypothesis.get("tgt_text", ""), "tgt_reference": record.tgt_text,
+            "src_lang": record.src_lang, "tgt_lang": record.tgt_lang}
 
 
 def _summarize_st(rows: list[dict]) -> dict:
     summary = {}
     for side in ("src", "tgt"):
         if any(r[f"{side}_hypothesis"] for r in rows):
-            scores = text_scores([r[f"{side}_hypothesis"] for r in rows], [r[f"{side}_reference"] for r in rows])
+            language = rows[0].get(f"{side}_lang", "fr" if side == "src" else "en")
+            scores = text_scores([r[f"{side}_hypothesis"] for r in rows], [r[f"{side}_reference"] for r in rows],
+                                 language)
             summary.update({f"{side}_{k}": v for k, v in scores.items()})
     return summary
 
@@ -184,27 +220,54 @@ KINDS.register("digits")(Kind(SpeechRecord, ("digit",), _score_digits, _summariz
 KINDS.register("st")(Kind(S2STRecord, (), _score_st, _summarize_st, audio_output=False))
 
 
-def _init_worker(names: tuple[str, ...]) -> None:
+JudgeSpecs = dict  # judge name -> constructor options, e.g. {"asr": {"recognizers": ("moonshine",)}, "speaker": {}}
+
+
+def judge_specs(names: tuple[str, ...], asr: str = DEFAULT_ASR, digit_second_opinion: bool = False) -> JudgeSpecs:
+    """Constructor options of each judge named: the ASR judge gets the recognisers of ``asr`` (see
+    `diffs2st.judges.ASR_CHOICES`), the digit judge Moonshine's second opinion when asked."""
+    if asr not in ASR_CHOICES:
+        raise DataError(f"unknown ASR judge {asr!r} (known: {', '.join(ASR_CHOICES)})")
+    options = {"asr": {"recognizers": ASR_CHOICES[asr]}, "digit": {"second_opinion": digit_second_opinion}}
+    return {name: options.get(name, {}) for name in names}
+
+
+def _init_worker(specs: JudgeSpecs, mel: MelConfig, cores=None) -> None:
+    """Initializer of a judge worker process: one thread for torch, pinned to one core when ``cores`` (a queue of
+    core ids) is given (Moonshine's ONNX Runtime sizes its own pool to the cores it may use), judges built once."""
     import torch
 
+    if cores is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cores.get()})
     torch.set_num_threads(1)
-    _worker_judges.update({name: build_judge(name) for name in names if name not in _worker_judges})
+    _worker_judges.update({name: build_judge(name, mel, **options) for name, options in specs.items()})
+    _worker_judges["__mel__"] = mel
 
 
 def _call_in_worker(args: tuple[Callable, Any]) -> Any:
     function, item = args
-    return function(item, _worker_judges, MelConfig())
+    return function(item, _worker_judges, _worker_judges["__mel__"])
 
 
-def map_with_judges(function: Callable[[Any, dict, MelConfig], Any], items: list, judges: tuple[str, ...],
-                    jobs: int = 2, desc: str = "judging", progress: bool = True) -> list:
-    """``[function(item, judges_by_name, mel) for item in items]`` with each worker process holding one instance of
-    every judge named (models load once per worker, not per item). ``function`` must be a module-level function."""
-    if not judges or jobs <= 1 or len(items) < 2:
-        _init_worker(judges)
-        return [_call_in_worker((function, item)) for item in tqdm(items, desc=desc, disable=not progress)]
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(judges,)) as pool:
+def map_with_judges(function: Callable[[Any, dict, MelConfig], Any], items: list, judges: JudgeSpecs,
+                    mel: MelConfig, jobs: int = 2, desc: str = "judging", progress: bool = True) -> list:
+    """``[function(item, judges_by_name, mel) for item in items]`` with the judges in ``jobs`` worker processes
+    (at least one), each holding one instance of every judge (models load once per worker, not per item), each
+    pinned to one of the cores this process may use. The caller's process is left as it was: its thread count,
+    affinity and memory never see a judge. ``function`` must be a module-level function. Without judges the
+    function runs here."""
+    if not judges:
+        return [function(item, {}, mel) for item in tqdm(items, desc=desc, disable=not progress)]
+    context = get_context("spawn")
+    jobs = max(1, min(jobs, len(items)))
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = None
+    if allowed:
+        cores = context.Queue()
+        for worker in range(jobs):
+            cores.put(allowed[worker % len(allowed)])
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(judges, mel, cores)) as pool:
         return list(tqdm(pool.map(_call_in_worker, [(function, item) for item in items], chunksize=4),
                          total=len(items), desc=desc, disable=not progress))
 
@@ -278,8 +341,12 @@ def _read_hypotheses(path: Path) -> dict[str, dict]:
     return hypotheses
 
 
-def evaluate(kind: str, items: list[Item], jobs: int = 2, progress: bool = True) -> tuple[dict, list[dict]]:
-    """Score ``items`` with the kind's judges (``jobs`` worker processes) -> (summary, per-utterance rows)."""
+def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progress: bool = True,
+             asr: str = DEFAULT_ASR) -> tuple[dict, list[dict]]:
+    """Score ``items`` with the kind's judges (``jobs`` worker processes) hearing audio at ``mel``'s rate ->
+    (summary, per-utterance rows). ``asr`` picks the English recognisers (`diffs2st.judges.ASR_CHOICES`; the
+    first gives the unsuffixed scores); digits get Moonshine's second opinion when ``asr`` includes it."""
     spec = KINDS.get(kind)
-    rows = map_with_judges(spec.score, items, spec.judges, jobs, desc=f"eval {kind}", progress=progress)
+    specs = judge_specs(spec.judges, asr, digit_second_opinion="moonshine" in ASR_CHOICES.get(asr, ()))
+    rows = map_with_judges(spec.score, items, specs, mel, jobs, desc=f"eval {kind}", progress=progress)
     return spec.summarize(rows), rows

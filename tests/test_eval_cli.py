@@ -37,6 +37,13 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
                  "--jobs", "1"]) == 0
     ceiling = json.loads((tmp_path / "ceiling.json").read_text())
     assert ceiling["summary"]["asr_bleu"] > 40 and len(ceiling["per_utterance"]) == 3
+    # Moonshine (unsuffixed) and pocketsphinx side by side, per base voice too
+    assert ceiling["asr"] == ["moonshine", "pocketsphinx"]
+    assert {"asr_bleu_pocketsphinx", "asr_wer_pocketsphinx"} <= set(ceiling["summary"])
+    assert ceiling["summary"]["asr_wer"] <= 0.1  # Moonshine hears clean flite (awb: "he ate an apple")
+    assert set(ceiling["summary"]["by_voice"]) == {"awb", "slt"}
+    assert ceiling["summary"]["by_voice"]["awb"]["utterances"] == 2
+    assert "asr_bleu_pocketsphinx" in (tmp_path / "ceiling.md").read_text()
     assert {"sim_to_source", "sim_to_target", "sim_wrong_speaker", "dnsmos_ovrl"} <= set(ceiling["summary"])
     outputs = tmp_path / "outputs"
     outputs.mkdir()
@@ -50,6 +57,27 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
     assert "diffs2st eval s2st" in report and (tmp_path / "report_distributions.png").exists()
     system = json.loads((tmp_path / "report.json").read_text())["summary"]
     assert system["sim_to_target"] < ceiling["summary"]["sim_to_target"]  # wrong voice for the male speakers
+
+
+def test_judges_leave_the_callers_process_as_it_was(s2st_corpus):
+    # judges run in worker processes: the caller's torch threads and CPU affinity do not change (they used to be
+    # set to one thread in the caller when jobs <= 1)
+    import os
+
+    import torch
+
+    from diffs2st.evaluation import evaluate, plan_items
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not 1, so a judge setting one thread in this process would show
+    try:
+        affinity = os.sched_getaffinity(0)
+        items = plan_items("s2st", s2st_corpus, None, reference=True, limit=2)
+        summary, rows = evaluate("s2st", items, MelConfig(), jobs=1, asr="moonshine", progress=False)
+        assert len(rows) == 2 and "asr_bleu" in summary and "asr_bleu_pocketsphinx" not in summary
+        assert torch.get_num_threads() == 3 and os.sched_getaffinity(0) == affinity
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_missing_outputs_are_one_line_error(s2st_corpus, tmp_path, capsys):

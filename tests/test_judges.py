@@ -6,11 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from diffs2st.audio import MelConfig
 from diffs2st.data.tts import flite
-from diffs2st.judges import (DIGIT_WORDS, build_judge, equal_error_rate, measure_rtf, normalize_text, si_sdr,
-                             text_scores)
+from diffs2st.judges import (ASR_CHOICES, DIGIT_WORDS, build_judge, digit_from_transcript, equal_error_rate,
+                             measure_rtf, normalize_text, si_sdr, text_scores)
 
 SENTENCE = "the black cat is sleeping in the small house"
+MEL = MelConfig()
+# grammar-style sentences with the written/spoken forms a recogniser may change: numbers, contractions, spellings
+CLEAN_SENTENCES = ("The black cat is sleeping in the small house.",
+                   "She is ninety years old and she traveled to the theatre.",
+                   "My brother doesn't eat the green apples at half past seven.")
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +29,26 @@ def noise():
     return (0.1 * np.random.default_rng(0).standard_normal(6 * 16000)).astype(np.float32)
 
 
-def test_text_normalisation():
-    assert normalize_text("Le chat, l'été — « oui » ?") == "le chat l'été oui"
-    assert normalize_text("  DON'T   'quote' ") == "don't quote"
+def test_text_normalisation_english():
+    # written and spoken forms of the same words compare equal: numbers, contractions, British/American spelling
+    assert normalize_text("She's 90.") == normalize_text("she is ninety") == "she is 90"
+    assert normalize_text("They travelled to the centre!") == normalize_text("they traveled to the center")
+    assert normalize_text("Mr. Smith won't come") == "mister smith will not come"
+    assert normalize_text("  The   CAT, sat. ") == "the cat sat"
+    assert normalize_text("at seven o'clock") == normalize_text("at 7 o'clock")
+    assert normalize_text("") == normalize_text("   ") == ""
+    assert normalize_text("don’t") == normalize_text("don't")
+
+
+def test_text_normalisation_other_languages():
+    assert normalize_text("Le chat, l'été — « oui » ?", "fr") == "le chat l été oui"
+    assert normalize_text("Est-ce que tu viens ?", "fr") == "est ce que tu viens"
+    assert normalize_text("quatre-vingt-dix", "fr") == "quatre vingt dix"  # no English number rules on French
+
+
+def test_text_scores_normalise_before_scoring():
+    assert text_scores(["She's ninety."], ["she is 90"])["wer"] == 0.0
+    assert text_scores(["elle a quatre-vingt-dix ans"], ["Elle a quatre vingt dix ans."], "fr")["wer"] == 0.0
 
 
 def test_text_metrics_by_hand():
@@ -40,16 +63,41 @@ def test_text_metrics_by_hand():
     assert text_scores(["a b c d"], ["w x y z"])["chrf"] < 5
 
 
-def test_asr_transcribes_flite(speech):
-    asr = build_judge("asr")
-    for voice in ("awb", "rms"):
-        assert asr(speech[voice], SENTENCE)["wer"] <= 0.2
+def test_moonshine_hears_clean_flite():
+    judge = build_judge("asr", MEL)  # Moonshine alone by default
+    heard, said = [], []
+    for voice in ("slt", "awb", "rms", "kal16"):
+        for sentence in CLEAN_SENTENCES:
+            heard.append(judge.asr.transcribe(flite(sentence, voice)))
+            said.append(sentence)
+    assert text_scores(heard, said)["wer"] <= 0.05, list(zip(heard, said))
+
+
+def test_moonshine_on_empty_silent_and_noise_input(noise):
+    asr = build_judge("asr", MEL).asr
+    assert asr.transcribe(np.zeros(0, np.float32)) == ""
+    assert asr.transcribe(np.zeros(MEL.sample_rate, np.float32)) == ""
+    assert asr.transcribe(noise[: 2 * MEL.sample_rate]) == ""
+
+
+def test_moonshine_resamples_other_rates():
+    slow = MelConfig(sample_rate=8000, n_fft=512, win_length=512, hop_length=128, n_mels=40, f_max=4000.0)
+    import soxr
+
+    wave = soxr.resample(flite(SENTENCE, "awb"), MEL.sample_rate, slow.sample_rate).astype(np.float32)
+    assert text_scores([build_judge("asr", slow).asr.transcribe(wave)], [SENTENCE])["wer"] <= 0.15
+
+
+def test_asr_judge_both_recognisers_side_by_side(speech):
+    scores = build_judge("asr", MEL, recognizers=ASR_CHOICES["both"])(speech["awb"], SENTENCE)
+    assert set(scores) == {"transcript", "wer", "transcript_pocketsphinx", "wer_pocketsphinx"}
+    assert scores["wer"] <= 0.05 and scores["wer_pocketsphinx"] <= 0.2
 
 
 def test_asr_transcript_does_not_depend_on_the_previous_clip(speech, noise):
     # pocketsphinx's noise removal used to carry its estimate from one utterance to the next: this noisy clip was
     # transcribed differently after a clip of loud noise
-    asr = build_judge("asr").asr
+    asr = build_judge("asr", MEL, recognizers=ASR_CHOICES["pocketsphinx"]).asr
     clip = speech["awb"] + 0.2 * noise[: speech["awb"].size]
     first = asr.transcribe(clip)
     asr.transcribe(3 * noise)
@@ -57,13 +105,21 @@ def test_asr_transcript_does_not_depend_on_the_previous_clip(speech, noise):
 
 
 def test_digit_judge_on_flite_digits():
-    judge = build_judge("digit")
-    correct = [judge(flite(word, "awb"), digit)["correct"] for digit, word in enumerate(DIGIT_WORDS)]
-    assert sum(correct) >= 9
+    judge = build_judge("digit", MEL, second_opinion=True)
+    scores = [judge(flite(word, "awb"), digit) for digit, word in enumerate(DIGIT_WORDS)]
+    assert sum(s["correct"] for s in scores) >= 9
+    assert sum(s["correct_moonshine"] for s in scores) >= 8
+
+
+def test_digit_from_transcript():
+    assert digit_from_transcript("Seven.") == 7 and digit_from_transcript("7") == 7
+    assert digit_from_transcript("one") == 1 and digit_from_transcript("Zero!") == 0
+    assert digit_from_transcript("") is None and digit_from_transcript("seven eight") is None
+    assert digit_from_transcript("seventeen") is None
 
 
 def test_speaker_similarity_same_vs_different(speech):
-    judge = build_judge("speaker")
+    judge = build_judge("speaker", MEL)
     other = flite("four green apples are on the table near the window", "awb")
     identical = judge(speech["awb"], speech["awb"])["similarity"]
     same_speaker = judge(speech["awb"], other)["similarity"]
@@ -75,12 +131,12 @@ def test_speaker_similarity_same_vs_different(speech):
 def test_pesq_estoi_si_sdr_identical_vs_noise(speech, noise):
     clean = speech["awb"]
     noisy = clean + 0.3 * noise[: clean.size] / np.abs(noise).max()
-    assert build_judge("pesq")(clean, clean)["pesq"] >= 4.4
-    assert build_judge("pesq")(noisy, clean)["pesq"] < 2.5
-    assert build_judge("estoi")(clean, clean)["estoi"] > 0.99
-    assert build_judge("estoi")(noisy, clean)["estoi"] < 0.9
-    assert build_judge("si_sdr")(clean, clean)["si_sdr"] > 60
-    assert build_judge("si_sdr")(noise[: clean.size], clean)["si_sdr"] < -10
+    assert build_judge("pesq", MEL)(clean, clean)["pesq"] >= 4.4
+    assert build_judge("pesq", MEL)(noisy, clean)["pesq"] < 2.5
+    assert build_judge("estoi", MEL)(clean, clean)["estoi"] > 0.99
+    assert build_judge("estoi", MEL)(noisy, clean)["estoi"] < 0.9
+    assert build_judge("si_sdr", MEL)(clean, clean)["si_sdr"] > 60
+    assert build_judge("si_sdr", MEL)(noise[: clean.size], clean)["si_sdr"] < -10
 
 
 def test_si_sdr_is_scale_invariant(speech, noise):
@@ -90,7 +146,7 @@ def test_si_sdr_is_scale_invariant(speech, noise):
 
 
 def test_dnsmos_prefers_speech_to_noise(speech, noise):
-    judge = build_judge("dnsmos")
+    judge = build_judge("dnsmos", MEL)
     clean = judge(speech["slt"])
     assert set(clean) == {"dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"}
     assert clean["dnsmos_ovrl"] > judge(noise)["dnsmos_ovrl"] + 0.5

@@ -76,7 +76,7 @@ def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | No
     elapsed = time.perf_counter() - start
     return {"speaker": speaker.to_dict(), "audio": str(path), "seconds": wave.size / MelConfig().sample_rate,
             "elapsed_s": elapsed, "src_text": result.src_text, "tgt_text": result.tgt_text,
-            "src_wer": text_scores([result.src_text], [ST_SOURCE])["wer"],
+            "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
             "tgt_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"]}
 
 
@@ -90,7 +90,7 @@ def s2st_components_present(directory: Path = PRETRAINED_DIR) -> bool:
 def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 4) -> dict:
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
     from ..data.speakers import speak_english, speak_french
-    from ..judges import DNSMOS, PocketsphinxASR, SpeakerSimilarity, text_scores
+    from ..judges import DNSMOS, MoonshineASR, PocketsphinxASR, SpeakerSimilarity, text_scores
     from ..s2st.translator import Translator
 
     rate = MelConfig().sample_rate
@@ -102,17 +102,21 @@ def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 
     translator = Translator.from_pretrained(directory)
     result = translator.translate(source, steps=steps)
     output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, rate)
-    heard = PocketsphinxASR().transcribe(result.wave)
-    similarity = SpeakerSimilarity()
+    mel = translator.mel
+    heard = MoonshineASR(mel).transcribe(result.wave)
+    heard_pocketsphinx = PocketsphinxASR(mel).transcribe(result.wave)
+    similarity = SpeakerSimilarity(mel)
     seconds = source.size / rate
     return {"speaker": speaker.to_dict(), "source": str(source_path), "output": str(output_path),
             "src_text": result.src_text, "tgt_text": result.tgt_text, "heard": heard, "steps": steps,
-            "src_wer": text_scores([result.src_text], [ST_SOURCE])["wer"],
+            "heard_pocketsphinx": heard_pocketsphinx,
+            "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
             "text_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"],
             "asr_bleu": text_scores([heard], [ST_TARGET])["bleu"],
+            "asr_bleu_pocketsphinx": text_scores([heard_pocketsphinx], [ST_TARGET])["bleu"],
             "sim_to_source": similarity.similarity(result.wave, source),
             "sim_to_reference": similarity.similarity(result.wave, reference),
-            "dnsmos_ovrl": DNSMOS()(result.wave)["dnsmos_ovrl"], "seconds": seconds,
+            "dnsmos_ovrl": DNSMOS(mel)(result.wave)["dnsmos_ovrl"], "seconds": seconds,
             "rtf": {stage: value / seconds for stage, value in result.timings.items()}}
 
 
@@ -124,7 +128,8 @@ def _print_s2st(item: dict) -> None:
     print(f"  transcript:        {item['src_text']}  (WER {item['src_wer']:.2f})")
     print(f"  translation:       {item['tgt_text']}  (reference: {ST_TARGET}; BLEU {item['text_bleu']:.1f})")
     print(f"  English speech ({item['steps']} sampling steps) -> {item['output']}")
-    print(f"  judges: pocketsphinx hears \"{item['heard']}\" (ASR-BLEU {item['asr_bleu']:.1f}); Resemblyzer "
+    print(f"  judges: Moonshine hears \"{item['heard']}\" (ASR-BLEU {item['asr_bleu']:.1f}; pocketsphinx "
+          f"{item['asr_bleu_pocketsphinx']:.1f}); Resemblyzer "
           f"similarity to the source {item['sim_to_source']:.3f}, to the same speaker's true English "
           f"{item['sim_to_reference']:.3f}; DNSMOS OVRL {item['dnsmos_ovrl']:.2f}")
     rtf = item["rtf"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..audio import MelConfig
 from ..errors import DataError
 from ..evaluation import KINDS, evaluate, plan_items
+from ..judges import ASR_CHOICES, DEFAULT_ASR
 from ..reports import markdown_table, write_report
 from .main import add_command
 
@@ -20,9 +22,9 @@ def _run(args) -> int:
         if not path.is_file():
             raise DataError(f"no ceiling report at {path}")
         ceiling = json.loads(path.read_text())["summary"]
-    summary, rows = evaluate(args.kind, items, jobs=args.jobs)
+    summary, rows = evaluate(args.kind, items, MelConfig(), jobs=args.jobs, asr=args.asr)
     system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
-    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
+    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system, "asr": ASR_CHOICES[args.asr],
             "command": args.command_line}
     paths = write_report(args.out, args.name, f"{args.kind} evaluation: {system}", summary, rows, meta, ceiling)
     print(markdown_table(summary, ceiling))
@@ -41,5 +43,8 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--out", required=True, help="report folder")
     parser.add_argument("--name", default="report", help="report file name (without extension)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the judges")
+    parser.add_argument("--asr", choices=tuple(ASR_CHOICES), default=DEFAULT_ASR,
+                        help="English ASR judge(s): Moonshine base-en, pocketsphinx, or both (Moonshine first: its "
+                             "scores are the unsuffixed ones, pocketsphinx's carry _pocketsphinx)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N records")
     parser.set_defaults(func=_run)

@@ -19,7 +19,7 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(noise, noise) + 1e-12)))
 
 
-def pesq_wb(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig = MelConfig()) -> float:
+def pesq_wb(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig) -> float:
     """Wide-band PESQ (ITU-T P.862.2) MOS-LQO, 1.04-4.64; needs 16 kHz."""
     from pesq import pesq
 
@@ -28,7 +28,7 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig = MelCon
                       np.asarray(degraded[:length], dtype=np.float64), "wb"))
 
 
-def estoi(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig = MelConfig()) -> float:
+def estoi(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig) -> float:
     """Extended STOI (Jensen & Taal 2016), 0-1."""
     from pystoi import stoi
 
@@ -39,7 +39,7 @@ def estoi(reference: np.ndarray, degraded: np.ndarray, mel: MelConfig = MelConfi
 class DNSMOS:
     """DNSMOS P.835 (SIG, BAK, OVRL) and P.808 via speechmos; input clipped to [-1, 1] at 16 kHz."""
 
-    def __init__(self, mel: MelConfig = MelConfig()) -> None:
+    def __init__(self, mel: MelConfig) -> None:
         from speechmos import dnsmos
 
         self._dnsmos = dnsmos

@@ -13,7 +13,7 @@ from ..audio import MelConfig
 class SpeakerSimilarity:
     """``embed(wave)`` -> unit vector (256,); ``similarity(a, b)`` -> cosine of two waves' embeddings."""
 
-    def __init__(self, mel: MelConfig = MelConfig()) -> None:
+    def __init__(self, mel: MelConfig) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resemblyzer imports pkg_resources, which warns
             from resemblyzer import VoiceEncoder, preprocess_wav
