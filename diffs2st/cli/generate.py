@@ -5,21 +5,25 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
-from ..audio import save_audio
-from ..checkpoint import load_model
-from ..diffusion import SAMPLERS
-from ..digits import DigitDiffusion
-from ..digits.classifier import DigitClassifier
 from ..errors import ConfigError, OutputPathError
-from ..plotting import spectrogram_grid
 from ..pretrained import default_vocoder, model_or_bundled
-from ..vocoders import load_vocoder
 from .main import add_command
+
+# diffs2st.diffusion.SAMPLERS.names(), written out so that `--help` imports no torch; tests/test_cold_start.py keeps
+# the two equal.
+SAMPLER_NAMES = ("ddim", "ddpm", "euler_maruyama", "ode_adaptive", "ode_euler", "ode_heun", "pc")
 
 
 def _digits(args) -> int:
+    import torch
+
+    from ..audio import save_audio
+    from ..checkpoint import load_model
+    from ..digits import DigitDiffusion
+    from ..digits.classifier import DigitClassifier
+    from ..plotting import spectrogram_grid
+    from ..vocoders import load_vocoder
+
     out_dir = Path(args.out)
     if not out_dir.parent.is_dir():
         raise OutputPathError(f"output folder {out_dir.parent} does not exist")
@@ -55,7 +59,7 @@ def _digits(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "generate", "generate speech with a class-conditional diffusion model")
+    parser = add_command(subparsers, "generate")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
     parser = add_command(kinds, "digits", "spoken digits 0-9 (DDPM/DDIM with classifier-free guidance)")
     parser.add_argument("--model", help="digit model checkpoint directory (default: the bundled digits, in "
@@ -63,7 +67,7 @@ def register(subparsers) -> None:
     parser.add_argument("--digit", type=int, choices=range(10), default=None,
                         help="digit to generate (default: cycle through 0-9)")
     parser.add_argument("--n", type=int, default=8, help="how many clips")
-    parser.add_argument("--sampler", default="ddim", choices=SAMPLERS.names(), help="sampler")
+    parser.add_argument("--sampler", default="ddim", choices=SAMPLER_NAMES, help="sampler")
     parser.add_argument("--steps", type=int, default=25, help="sampling steps")
     parser.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance weight w")
     parser.add_argument("--classifier", default=None,

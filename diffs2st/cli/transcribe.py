@@ -6,19 +6,16 @@ import json
 import time
 from pathlib import Path
 
-from ..audio import load_audio
-from ..audio.io import atomic_write_bytes
-from ..checkpoint import load_model
-from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import AudioError, OutputPathError
 from ..pretrained import model_or_bundled
 from .enhance import audio_files
 from .main import add_command
 
 
-
 def source_inputs(source: Path) -> list[tuple[str, Path]]:
     """(id, audio path) pairs: a manifest's records, a folder's audio files, or the one file."""
+    from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+
     if source.suffix == ".jsonl":
         return [(r.id, resolve_audio(source, r.src_audio)) for r in read_manifest(source, S2STRecord)]
     if source.is_dir():
@@ -27,12 +24,15 @@ def source_inputs(source: Path) -> list[tuple[str, Path]]:
 
 
 def load_translator(path: str):
+    from ..checkpoint import load_model
     from ..translation import SpeechTranslator
 
     return load_model(path, SpeechTranslator, "speech translator")
 
 
 def _run(args) -> int:
+    from ..audio import load_audio
+    from ..audio.io import atomic_write_bytes
     from ..translation import translate_waves
 
     source = Path(args.input)
@@ -66,7 +66,7 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "transcribe", "speech translation: source transcript + target text")
+    parser = add_command(subparsers, "transcribe")
     parser.add_argument("input", help="audio file, folder of audio files, or S2ST manifest (.jsonl)")
     parser.add_argument("-o", "--output", help="write JSONL lines {id, src_text, tgt_text} (needed for batch input)")
     parser.add_argument("--model", help="speech-translation checkpoint directory (default: the bundled st, in "
