@@ -4,10 +4,11 @@ splits; sacrebleu/jiwer score its French transcript and its English translation.
     python benchmarks/speech_translation.py --checkpoint pretrained/st [--checkpoint runs/st-single/model ...] \
         --corpus corpora/synth-cvss --out docs/benchmarks/speech_translation [--beam 1] [--limit N]
 
-Per checkpoint and split: source BLEU/WER/CER, target BLEU/chrF/WER/CER (text lower-cased, punctuation removed,
+Per checkpoint and split: source BLEU/WER/CER, target BLEU/chrF/WER/CER (text normalised by Whisper's normalisers,
 `diffs2st.judges.normalize_text`), decoding speed (RTF on the CPU threads given, batch of 16, after a warm-up) and
 parameter count. Writes speech_translation.{json,md,png} plus one `diffs2st.reports` report per checkpoint × split,
-and the hypotheses (JSONL, the `diffs2st eval st` input). Not run by the tests (minutes of CPU).
+and the hypotheses (JSONL, the `diffs2st eval st` input). ``--rescore`` scores the stored hypotheses again (new
+judges or normaliser) without the checkpoints. Not run by the tests (minutes of CPU).
 """
 
 from __future__ import annotations
@@ -50,50 +51,90 @@ def decode_split(model, manifest: Path, limit: int | None, beam: int, batch_size
     return hypotheses, speed
 
 
+def run_name(row: dict) -> str:
+    """File stem of one checkpoint x split run (its report and hypotheses)."""
+    return f"st-{row['variant']}" + (f"-{row['steps']}steps" if row["steps"] else "") + f"-{row['split']}"
+
+
+def score_run(row: dict, manifest: Path, hyp_path: Path, out: Path, limit: int | None, command: str) -> dict:
+    """The text judges on one run's hypotheses; writes its report and returns ``row`` with the scores."""
+    summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=limit), MelConfig(), progress=False)
+    speed = {key: row[key] for key in ("rtf", "utterances_per_second", "audio_seconds") if key in row}
+    summary.update(speed)
+    write_report(out, run_name(row), f"speech translation {row['variant']} ({row['checkpoint']}) on {row['split']}",
+                 summary, rows, {"kind": "st", "manifest": str(manifest), "system": row["checkpoint"],
+                                 "command": command})
+    return {**row, "utterances": len(rows), **summary}
+
+
+def stored_recipes(markdown: Path) -> dict[str, str]:
+    """The 'how each model was trained' lines of an earlier report (checkpoints may be gone from this machine)."""
+    recipes = {}
+    for line in markdown.read_text().splitlines() if markdown.is_file() else []:
+        if line.startswith("- `") and "`: `" in line:
+            checkpoint, recipe = line[3:].split("`: `", 1)
+            recipes[checkpoint] = recipe.rstrip("`")
+    return recipes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint directory (repeatable)")
+    parser.add_argument("--checkpoint", action="append", default=[], help="checkpoint directory (repeatable)")
     parser.add_argument("--corpus", default="corpora/synth-cvss")
     parser.add_argument("--out", default="docs/benchmarks/speech_translation")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
+    parser.add_argument("--rescore", action="store_true",
+                        help="decode nothing: score the hypotheses stored in --out again with the current judges "
+                             "(e.g. a new normaliser) and re-render; decoding speed stays as measured")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.rescore:
+        stored = json.loads((out / "speech_translation.json").read_text())
+        command = stored["command"] + "\n" + command
+        recipes = stored.get("recipes") or stored_recipes(out / "speech_translation.md")
+        settings = stored.get("settings", {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam})
+        table = [score_run(row, Path(args.corpus) / f"{row['split']}.jsonl",
+                           out / f"{run_name(row)}.hypotheses.jsonl", out, row["utterances"], command)
+                 for row in stored["results"]]
+        return render(table, recipes, settings, command, out)
+    if not args.checkpoint:
+        parser.error("give at least one --checkpoint (or --rescore)")
+    torch.set_num_threads(args.threads)
+    settings = {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam}
     table, recipes = [], {}
     for checkpoint in args.checkpoint:
         model = load_translator(checkpoint)
-        variant = model.config.variant
         trained = training_record(checkpoint)
-        steps = trained.get("steps")
         recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
         for split in SPLITS:
             manifest = Path(args.corpus) / f"{split}.jsonl"
             hypotheses, speed = decode_split(model, manifest, args.limit, args.beam, args.batch_size)
-            name = f"st-{variant}" + (f"-{steps}steps" if steps else "")
-            hyp_path = out / f"{name}-{split}.hypotheses.jsonl"
+            row = {"checkpoint": checkpoint, "variant": model.config.variant, "steps": trained.get("steps"),
+                   "split": split, "parameters": model.num_parameters(), "beam": args.beam, **speed}
+            hyp_path = out / f"{run_name(row)}.hypotheses.jsonl"
             atomic_write_bytes(hyp_path, "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in hypotheses).encode())
-            summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=args.limit), MelConfig(),
-                                     progress=False)
-            summary.update(speed)
-            write_report(out, f"{name}-{split}", f"speech translation {variant} ({checkpoint}) on {split}", summary,
-                         rows, {"kind": "st", "manifest": str(manifest), "system": checkpoint, "command": command})
-            table.append({"checkpoint": checkpoint, "variant": variant, "steps": steps, "split": split,
-                          "utterances": len(rows),
-                          "parameters": model.num_parameters(), "beam": args.beam, **summary})
+            table.append(score_run(row, manifest, hyp_path, out, args.limit, command))
+            summary = table[-1]
             print(f"{checkpoint} {split}: " + ", ".join(f"{label} {summary.get(key, float('nan')):.3f}"
                                                        for key, label in COLUMNS) + f", RTF {speed['rtf']:.3f}")
-    atomic_write_bytes(out / "speech_translation.json",
-                       (json.dumps({"command": command, "results": table}, indent=2) + "\n").encode())
+    return render(table, recipes, settings, command, out)
+
+
+def render(table: list[dict], recipes: dict[str, str], settings: dict, command: str, out: Path) -> int:
+    """speech_translation.{json,md,png} from the scored runs."""
+    atomic_write_bytes(out / "speech_translation.json", (json.dumps(
+        {"command": command, "settings": settings, "recipes": recipes, "results": table}, indent=2) + "\n").encode())
     lines = [*report_heading("Speech translation on synth-cvss (fr → en)", command),
              "French outputs (source decoder, or CTC for the single-decoder variant) vs English outputs (target "
-             "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised "
-             "(lower case, no punctuation). RTF: decoding seconds per second of source audio "
-             f"({args.threads} CPU threads, batches of {args.batch_size}, beam {args.beam}).", "",
+             "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised by "
+             "Whisper's normalisers (`diffs2st.judges.normalize_text`: English numbers, contractions and spellings; "
+             "French punctuation and elisions). RTF: decoding seconds per second of source audio "
+             f"({settings['threads']} CPU threads, batches of {settings['batch_size']}, beam {settings['beam']}).", "",
              "| model | variant | steps | split | utt | params | " + " | ".join(label for _, label in COLUMNS)
              + " | RTF |", "|" + " --- |" * (len(COLUMNS) + 7)]
     for row in table:
