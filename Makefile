@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := espeak-ng flite libsndfile1 sox
+APT_PACKAGES := espeak-ng flite festival festvox-kdlpc16k libsndfile1 sox
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Where pip finds torch. Empty here on purpose: this machine's pip configuration (/etc/pip.conf: find-links
 # /opt/wheels) holds torch-2.13.0+cpu, so the pin below resolves to the CPU wheel (checked with `pip download

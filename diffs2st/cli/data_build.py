@@ -14,10 +14,17 @@ def _ready(name: str, manifests: dict) -> int:
 
 
 def _cvss(args) -> int:
-    from ..data.builders.synth_cvss import build
+    from ..data.builders import synth_cvss, synth_cvss_v2
+    from ..errors import DataError
 
-    manifests = build(Path(args.out), args.train, args.dev, args.test, args.speakers, args.unseen_speakers,
-                      args.seed, args.jobs)
+    module = synth_cvss if args.voices == "v1" else synth_cvss_v2
+    options = {name: getattr(args, name) if getattr(args, name) is not None else default
+               for name, default in module.DEFAULTS.items()}
+    if args.voices == "v1" and (args.unseen_voices is not None or args.mix is not None):
+        raise DataError("--unseen-voices and --mix belong to --voices v2")
+    if args.voices == "v2":
+        options["mix"] = args.mix
+    manifests = module.build(Path(args.out), **options, seed=args.seed, jobs=args.jobs)
     return _ready("synth-cvss", manifests)
 
 
@@ -42,11 +49,19 @@ def register(subparsers) -> None:
 
     cvss = add_command(corpora, "synth-cvss", "French->English S2ST pairs in matched voices")
     cvss.add_argument("--out", required=True, help="corpus folder")
-    cvss.add_argument("--train", type=int, default=10000, help="training pairs")
-    cvss.add_argument("--dev", type=int, default=500, help="dev pairs")
-    cvss.add_argument("--test", type=int, default=500, help="pairs in each of the two test splits")
-    cvss.add_argument("--speakers", type=int, default=40, help="training (seen) speakers")
-    cvss.add_argument("--unseen-speakers", type=int, default=10, help="speakers only in test-unseen-speakers")
+    cvss.add_argument("--voices", choices=("v1", "v2"), default="v2",
+                      help="v2: espeak-ng, Kokoro and flite/festival families with held-out voices and test-noisy "
+                           "(default); v1: the old espeak-ng + flite corpus, byte for byte")
+    cvss.add_argument("--train", type=int, default=None, help="training pairs (default 10000)")
+    cvss.add_argument("--dev", type=int, default=None, help="dev pairs (default 500)")
+    cvss.add_argument("--test", type=int, default=None, help="pairs in each synthesized test split (default 500)")
+    cvss.add_argument("--speakers", type=int, default=None, help="training (seen) speakers (default v2 240, v1 40)")
+    cvss.add_argument("--unseen-speakers", type=int, default=None,
+                      help="speakers only in test-unseen-speakers (default v2 30, v1 10)")
+    cvss.add_argument("--unseen-voices", type=int, default=None,
+                      help="v2: speakers of held-out base voices in test-unseen-voices (default 12)")
+    cvss.add_argument("--mix", default=None,
+                      help="v2: share of each voice family, e.g. espeak-ng=0.45,flite=0.40,kokoro=0.15 (the default)")
     cvss.add_argument("--seed", type=int, default=0, help="random seed")
     cvss.add_argument("--jobs", type=int, default=2, help="worker processes")
     cvss.set_defaults(func=_cvss)

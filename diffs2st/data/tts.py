@@ -1,4 +1,4 @@
-"""Real speech synthesizers from Debian packages: espeak-ng (any of its languages) and flite (English).
+"""Real speech synthesizers from Debian packages: espeak-ng (any of its languages), flite and festival (English).
 
 Both return mono float32 at the requested rate. These are the raw voices; speaker transforms live elsewhere.
 """
@@ -16,6 +16,7 @@ from ..audio.io import load_audio
 from ..errors import Diffs2stError
 
 FLITE_VOICES = ("slt", "awb", "rms", "kal16")
+FESTIVAL_VOICES = {"kd": ("ked_diphone", "festvox-kdlpc16k")}  # our name -> (festival voice, Debian package)
 
 
 class SynthesizerError(Diffs2stError):
@@ -73,3 +74,22 @@ def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0, sample_r
         command = [program, "-voice", voice, "--setf", f"duration_stretch={duration_stretch:.4f}",
                    "-f", str(text_file), "-o", str(out)]
         return _run_to_wave(command, out, sample_rate, f"flite -voice {voice}")
+
+
+def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0, sample_rate: int = 16000) -> np.ndarray:
+    """Speak English ``text`` with a festival voice (one of `FESTIVAL_VOICES`) through ``text2wave``."""
+    program = _require("text2wave", "festival")
+    if voice not in FESTIVAL_VOICES:
+        raise SynthesizerError(f"unknown festival voice {voice!r} (known: {', '.join(FESTIVAL_VOICES)})")
+    if not text.strip():
+        raise SynthesizerError("cannot synthesize empty text")
+    name, package = FESTIVAL_VOICES[voice]
+    if not Path("/usr/share/festival/voices/english", name).is_dir():
+        raise SynthesizerError(f"festival voice {name} is not installed (apt-get install {package}; `make` does it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.wav"
+        text_file = Path(tmp) / "text.txt"
+        text_file.write_text(text, encoding="utf-8")
+        command = [program, "-o", str(out), "-eval", f"(voice_{name})",
+                   "-eval", f"(Parameter.set 'Duration_Stretch {duration_stretch:.4f})", str(text_file)]
+        return _run_to_wave(command, out, sample_rate, f"festival voice {name}")

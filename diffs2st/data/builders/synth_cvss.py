@@ -1,6 +1,7 @@
-"""synth-cvss: French source speech (espeak-ng) and voice-matched English target speech (flite), the same WORLD
-speaker transform on both, from grammar sentence pairs. Splits: train, dev, test-seen-speakers,
-test-unseen-speakers; no dev or test sentence occurs in train."""
+"""synth-cvss v1 (``--voices v1``): French source speech (espeak-ng) and voice-matched English target speech
+(flite), the same WORLD speaker transform on both, from grammar sentence pairs. Splits: train, dev,
+test-seen-speakers, test-unseen-speakers; no dev or test sentence occurs in train. Kept byte-identical so old
+numbers can be reproduced; the default corpus is v2 (`synth_cvss_v2`)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def _check_disjoint(jobs: list[PairJob]) -> None:
     leaked = [j.id for j in jobs if j.split != "train" and (j.fr in train or j.en in train)]
     if leaked:
         raise DataError(f"{len(leaked)} dev/test sentences also occur in train (first: {leaked[0]})")
+
+
+DEFAULTS = {"train": 10000, "dev": 500, "test": 500, "speakers": 40, "unseen_speakers": 10}
 
 
 def build(out_dir: Path, train: int = 10000, dev: int = 500, test: int = 500, speakers: int = 40,

@@ -1,0 +1,168 @@
+"""Corpus v2: voice families (one renderer each), speaker sampling, held-out voices, the v2 builder's splits,
+determinism from the seed, and seeded augmentation."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+import pytest
+
+from diffs2st.cli.main import main
+from diffs2st.data import kokoro
+from diffs2st.data.augment import NOISY_TEST, AugmentConfig, Augmenter
+from diffs2st.data.builders import synth_cvss_v2
+from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
+from diffs2st.data.tts import flite
+from diffs2st.data.voices import (FAMILIES, VoiceSpec, heldout_anchors, sample_voices, speak, spec_from_dict,
+                                  split_counts)
+from diffs2st.errors import ConfigError, DataError
+
+SR = 16000
+NO_KOKORO = {"espeak-ng": 0.5, "flite": 0.5}
+
+
+def digest(folder) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "corpus.json" and ".cache" not in p.parts}
+
+
+def test_every_family_is_registered_with_base_voices_and_heldout_voices_never_train():
+    assert set(FAMILIES) == {"espeak-ng", "flite", "kokoro"}
+    assert sum(len(FAMILIES.get(name).bases) for name in FAMILIES) >= 15
+    seen = sample_voices({"espeak-ng": 30, "flite": 30, "kokoro": 30}, "seen", random.Random(0), "spk")
+    unseen = sample_voices({"espeak-ng": 10, "flite": 10, "kokoro": 10}, "unseen-speakers", random.Random(1), "new")
+    held = sample_voices({"espeak-ng": 4, "kokoro": 4}, "unseen-voices", random.Random(2), "voice")
+    assert not set().union(*(s.anchors for s in seen + unseen)) & heldout_anchors()
+    assert all(s.anchors & heldout_anchors() for s in held)
+    assert {"espeak-ng", "kokoro"} == {s.family for s in held}
+    blends = [s for s in seen if s.family == "kokoro" and len(s.blend) == 2]
+    assert blends and all(abs(sum(w for _, w in s.blend) - 1) < 1e-6 for s in blends)
+    for spec in seen[:5] + held[:3]:
+        assert spec_from_dict(spec.to_dict()) == spec
+    with pytest.raises(ConfigError, match="no base voice"):
+        VoiceSpec("x", "flite", "m", "m3", "m3")
+    with pytest.raises(ConfigError, match="holds no voice out"):
+        sample_voices({"flite": 1}, "unseen-voices", random.Random(0), "x")
+
+
+def test_sampling_is_deterministic_and_shares_add_up():
+    a = sample_voices({"espeak-ng": 7, "kokoro": 5}, "seen", random.Random(3), "s")
+    b = sample_voices({"espeak-ng": 7, "kokoro": 5}, "seen", random.Random(3), "s")
+    assert a == b and len({s.id for s in a}) == 12
+    assert split_counts(10, {"a": 0.45, "b": 0.40, "c": 0.15}) == {"a": 5, "b": 4, "c": 1}
+    assert split_counts(3, {"a": 0.9, "b": 0.05, "c": 0.05}, at_least_one=True) == {"a": 1, "b": 1, "c": 1}
+
+
+@pytest.mark.parametrize("family", ["espeak-ng", "flite"])
+def test_a_family_speaks_both_languages_deterministically(family):
+    spec = sample_voices({family: 1}, "seen", random.Random(0), "t")[0]
+    french, english = speak("le chat dort.", "fr", spec), speak("the cat is sleeping.", "en", spec)
+    assert french.dtype == np.float32 and 0.3 * SR < french.size and 0.3 * SR < english.size
+    assert np.array_equal(english, speak("the cat is sleeping.", "en", spec))
+
+
+def test_festival_kd_speaks_english():
+    spec = VoiceSpec("kd", "flite", "m", "kd", "m7")
+    wave = speak("the cat is sleeping.", "en", spec)
+    assert wave.size > 0.5 * SR and np.abs(wave).max() > 0.05
+
+
+@pytest.mark.skipif(not kokoro.available(), reason="the Kokoro wheels are not installed (make setup installs them)")
+def test_kokoro_blend_speaks_both_languages_peak_normalised(tmp_path):
+    engine = kokoro.engine(tmp_path / "cache")
+    assert (tmp_path / "cache" / kokoro.MODEL_NAME).is_file()
+    assert "(" not in engine.phonemize("le week-end", "fr")  # no language-switch flags reach the model
+    blend = (("jf_alpha", 0.5), ("jm_kumo", 0.5))
+    wave, rate = engine.speak("The cat sleeps.", "en", blend)
+    assert rate == 24000 and abs(float(np.abs(wave).max()) - kokoro.PEAK) < 1e-5 and wave.size > 0.4 * rate
+    spec = VoiceSpec("k", "kokoro", "f", "jf_alpha", "jf_alpha", blend, 1.05, 1.0, 1.0)
+    french = speak("Le chat dort.", "fr", spec, tmp_path / "cache")
+    assert french.size > 0.4 * SR
+    with pytest.raises(Exception, match="sum to 1"):
+        kokoro.blend_style({"jf_alpha": 0.7, "jm_kumo": 0.7}, engine.styles)
+
+
+def test_augmentation_is_seeded_and_steps_can_be_switched_off():
+    wave = flite("the black cat is sleeping", "awb")
+    everything = AugmentConfig(speed_probability=1, reverb_probability=1, bandlimit_probability=1,
+                               codec_probability=1, noise_probability=1)
+    state = np.random.get_state()[1].copy(), random.getstate()
+    first, applied = Augmenter(everything)(wave, 11)
+    again, _ = Augmenter(everything)(wave, 11)
+    other, _ = Augmenter(everything)(wave, 12)
+    assert np.array_equal(first, again) and not np.array_equal(first[:1000], other[:1000])
+    assert set(applied) == {"speed", "reverb", "bandlimit", "codec", "noise"}
+    assert abs(first.size - wave.size / applied["speed"]) < 2
+    assert np.array_equal(np.random.get_state()[1], state[0]) and random.getstate() == state[1]  # globals untouched
+    nothing, applied = Augmenter(AugmentConfig(speed_probability=0, reverb_probability=0, bandlimit_probability=0,
+                                               codec_probability=0, noise_probability=0))(wave, 11)
+    assert applied == {} and np.allclose(nothing, wave)
+    noisy, applied = Augmenter(NOISY_TEST)(wave, 3)
+    assert set(applied) == {"reverb", "noise"} and 5 <= applied["noise"]["snr_db"] <= 20
+    with pytest.raises(ConfigError, match="unknown noise family"):
+        AugmentConfig(noise_families=("thunder",))
+
+
+@pytest.fixture(scope="module")
+def tiny_v2(tmp_path_factory):
+    root = tmp_path_factory.mktemp("v2")
+    synth_cvss_v2.build(root / "a", train=8, dev=2, test=3, speakers=4, unseen_speakers=2, unseen_voices=1,
+                        mix=NO_KOKORO, seed=5, jobs=2)
+    return root
+
+
+def test_v2_splits_are_disjoint_and_held_out_voices_stay_out_of_train(tiny_v2):
+    splits = {s: read_manifest(tiny_v2 / "a" / f"{s}.jsonl", S2STRecord) for s in synth_cvss_v2.SPLITS}
+    assert [len(splits[s]) for s in synth_cvss_v2.SPLITS] == [8, 2, 3, 3, 3, 3]
+    train_text = {r.src_text for r in splits["train"]} | {r.tgt_text for r in splits["train"]}
+    assert not any(r.src_text in train_text or r.tgt_text in train_text for s in synth_cvss_v2.SPLITS[1:]
+                   for r in splits[s])
+    train_speakers = {r.speaker for r in splits["train"]}
+    for split in ("test-unseen-speakers", "test-unseen-voices"):
+        assert {r.speaker for r in splits[split]}.isdisjoint(train_speakers)
+    held = heldout_anchors()
+    assert not set().union(*(spec_from_dict(r.speaker_spec).anchors for r in splits["train"])) & held
+    assert all(spec_from_dict(r.speaker_spec).anchors & held for r in splits["test-unseen-voices"])
+    noisy, clean = splits["test-noisy"], splits["test-unseen-speakers"]
+    assert [r.tgt_audio for r in noisy] == [r.tgt_audio for r in clean]
+    assert [r.src_text for r in noisy] == [r.src_text for r in clean]
+    a = resolve_audio(tiny_v2 / "a" / "test-noisy.jsonl", noisy[0].src_audio)
+    b = resolve_audio(tiny_v2 / "a" / "test-unseen-speakers.jsonl", clean[0].src_audio)
+    assert a.read_bytes() != b.read_bytes()
+    assert len((tiny_v2 / "a" / "test-noisy.conditions.jsonl").read_text().splitlines()) == 3
+
+
+def test_v2_same_seed_same_bytes_other_seed_other_plan(tiny_v2, tmp_path):
+    synth_cvss_v2.build(tmp_path / "b", train=8, dev=2, test=3, speakers=4, unseen_speakers=2, unseen_voices=1,
+                        mix=NO_KOKORO, seed=5, jobs=1)
+    assert digest(tiny_v2 / "a") == digest(tmp_path / "b")
+    plan = synth_cvss_v2.plan(tmp_path, 8, 2, 3, 4, 2, 1, NO_KOKORO, seed=6)[0]
+    assert [j.fr for j in plan] != [j.fr for j in synth_cvss_v2.plan(tmp_path, 8, 2, 3, 4, 2, 1, NO_KOKORO, 5)[0]]
+
+
+def test_v2_plan_at_default_size_meets_the_corpus_goals(tmp_path):
+    """The default plan (no synthesis): ≥ 3 families, ≥ 200 training speakers, ≥ 15 base voices, and every
+    family in every test split."""
+    d = synth_cvss_v2.DEFAULTS
+    jobs, noisy = synth_cvss_v2.plan(tmp_path, d["train"], d["dev"], d["test"], d["speakers"], d["unseen_speakers"],
+                                     d["unseen_voices"], synth_cvss_v2.DEFAULT_MIX, 0)
+    synth_cvss_v2.check_plan(jobs)
+    train = [j for j in jobs if j.split == "train"]
+    assert len({j.speaker.family for j in train}) >= 3 and len({j.speaker.id for j in train}) >= 200
+    assert len(set().union(*(j.speaker.anchors for j in jobs))) >= 15
+    for split in ("test-seen-speakers", "test-unseen-speakers"):
+        assert {j.speaker.family for j in jobs if j.split == split} == set(FAMILIES)
+    assert {j.speaker.family for j in jobs if j.split == "test-unseen-voices"} == {"espeak-ng", "kokoro"}
+    assert len(noisy) == d["test"]
+
+
+def test_v2_cli_errors_and_v1_options(tmp_path, capsys):
+    assert main(["data", "build", "synth-cvss", "--out", str(tmp_path / "x"), "--mix", "opera=1"]) == 2
+    assert "unknown voice family 'opera'" in capsys.readouterr().err
+    assert main(["data", "build", "synth-cvss", "--voices", "v1", "--out", str(tmp_path / "y"), "--mix",
+                 "flite=1"]) == 2
+    assert "belong to --voices v2" in capsys.readouterr().err
+    with pytest.raises(DataError, match="one seen speaker per family"):
+        synth_cvss_v2.build(tmp_path / "z", train=1, dev=0, test=0, speakers=1, mix=NO_KOKORO)
