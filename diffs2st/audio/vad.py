@@ -166,6 +166,7 @@ class Segmenter:
         self.start_sample = 0  # its first sample, padding included
         self.last_speech = 0  # last frame at or above offset in the open segment
         self.speech_frames = 0  # frames at or above onset in the open segment
+        self.continued = False  # the open segment continues one cut at the maximum length (never a blip)
         self.probabilities: list[float] = []  # per frame of the open segment, for cuts at the maximum length
 
     def push(self, samples: np.ndarray) -> list[SpeechSegment]:
@@ -190,7 +191,7 @@ class Segmenter:
     def flush(self) -> list[SpeechSegment]:
         """Close the open segment at the end of the stream (the unfinished last frame is part of it)."""
         heard = self.frames * self.vad.frame_samples + self.pending.size
-        if self.start_frame is None or self.speech_frames < self.min_speech:
+        if self.start_frame is None or (self.speech_frames < self.min_speech and not self.continued):
             self.start_frame = None
             return []
         end = heard if self.last_speech == self.frames - 1 else min(self._padded_end(), heard)
@@ -203,7 +204,7 @@ class Segmenter:
         if self.start_frame is None:
             if probability < self.vad.onset:
                 return None
-            self.start_frame, self.last_speech, self.speech_frames = index, index, 0
+            self.start_frame, self.last_speech, self.speech_frames, self.continued = index, index, 0, False
             self.start_sample = max(self.last_end, index * frame - self.pad)
             self.probabilities = []
         self.probabilities.append(probability)
@@ -212,7 +213,7 @@ class Segmenter:
         self.speech_frames += probability >= self.vad.onset
         heard = self.frames * frame
         if index - self.last_speech >= self.min_silence:  # enough silence: the segment is over
-            if self.speech_frames < self.min_speech:  # a blip, not speech
+            if self.speech_frames < self.min_speech and not self.continued:  # a blip, not speech
                 self.start_frame = None
                 return None
             return self._emit(self._padded_end(), heard)
@@ -237,6 +238,7 @@ class Segmenter:
         self.start_frame, self.start_sample = cut_frame, cut
         self.last_speech = max(self.last_speech, cut_frame)
         self.speech_frames -= speech_before
+        self.continued = True
         return segment
 
     def _emit(self, end: int, heard: int, force: bool = False) -> SpeechSegment:

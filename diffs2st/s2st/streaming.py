@@ -64,7 +64,7 @@ class StreamSegment:
         row = {name: getattr(self, name) for name in (
             "index", "start", "end", "speech_end", "src_text", "tgt_text", "ready_at", "latency", "compute_seconds")}
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()} | {
-            "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+            "spoken": bool(self.wave.size), "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
 class SpeakerTracker:
@@ -140,10 +140,8 @@ def audio_duration(path: str | os.PathLike) -> float:
 def file_blocks(path: str | os.PathLike, sample_rate: int, block_seconds: float = 1.0,
                 max_seconds: float | None = None) -> Iterator[np.ndarray]:
     """Mono float32 blocks of a file at ``sample_rate``, decoded and resampled block by block (soundfile blocks,
-    soxr's ResampleStream): memory stays at one block whatever the file's length."""
-    import soundfile as sf
-    import soxr
-
+    soxr's ResampleStream): memory stays at one block whatever the file's length. The file is checked (exists,
+    decodes, not over ``max_seconds``) before this returns."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"no such file: {path}")
@@ -151,6 +149,13 @@ def file_blocks(path: str | os.PathLike, sample_rate: int, block_seconds: float 
     if max_seconds and duration > max_seconds:
         raise AudioTooLongError(f"{path} is {duration:.1f} s long, over the limit of {max_seconds:g} s "
                                 f"(raise it with --max-seconds, 0 for no limit)")
+    return _decoded_blocks(path, sample_rate, block_seconds)
+
+
+def _decoded_blocks(path: Path, sample_rate: int, block_seconds: float) -> Iterator[np.ndarray]:
+    import soundfile as sf
+    import soxr
+
     with sf.SoundFile(str(path)) as handle:
         rate = handle.samplerate
         resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ") \
@@ -263,20 +268,21 @@ class AudioSink:
 
 
 # -- subtitles and segment lists ----------------------------------------------------------------------------------
-def _cues(segments: list[StreamSegment]) -> list[tuple[float, float, str]]:
-    return [(s.start, s.end, "\n".join(t for t in (s.src_text, s.tgt_text) if t))
-            for s in segments if s.src_text or s.tgt_text]
+def _cues(rows: list[dict]) -> list[tuple[float, float, str]]:
+    return [(r["start"], r["end"], "\n".join(t for t in (r["src_text"], r["tgt_text"]) if t))
+            for r in rows if r["src_text"] or r["tgt_text"]]
 
 
-def srt_text(segments: list[StreamSegment]) -> str:
-    """SubRip subtitles: each segment's source and target text (two lines) at its source times."""
+def srt_text(rows: list[dict]) -> str:
+    """SubRip subtitles from segment rows (`StreamSegment.row`): source and target text (two lines) at the source
+    times."""
     import srt
 
     return srt.compose([srt.Subtitle(i + 1, datetime.timedelta(seconds=a), datetime.timedelta(seconds=b), text)
-                        for i, (a, b, text) in enumerate(_cues(segments))])
+                        for i, (a, b, text) in enumerate(_cues(rows))])
 
 
-def vtt_text(segments: list[StreamSegment]) -> str:
+def vtt_text(rows: list[dict]) -> str:
     """WebVTT subtitles, the same cues as `srt_text`."""
     import webvtt
 
@@ -285,18 +291,18 @@ def vtt_text(segments: list[StreamSegment]) -> str:
         return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
 
     document = webvtt.WebVTT()
-    for a, b, text in _cues(segments):
+    for a, b, text in _cues(rows):
         document.captions.append(webvtt.Caption(stamp(a), stamp(b), text))
     return document.content
 
 
-def write_subtitles(segments: list[StreamSegment], path: str | os.PathLike) -> Path:
-    """``.srt`` or ``.vtt`` by the extension, written atomically."""
+def write_subtitles(rows: list[dict], path: str | os.PathLike) -> Path:
+    """Subtitles of segment rows (`StreamSegment.row`): ``.srt`` or ``.vtt`` by the extension, written atomically."""
     path = Path(path)
     writers = {".srt": srt_text, ".vtt": vtt_text}
     if path.suffix.lower() not in writers:
         raise OutputPathError(f"subtitles must end in .srt or .vtt, not {path.name}")
-    atomic_write_bytes(path, writers[path.suffix.lower()](segments).encode())
+    atomic_write_bytes(path, writers[path.suffix.lower()](rows).encode())
     return path
 
 
@@ -305,16 +311,18 @@ def write_segments_json(rows: list[dict], summary: dict, path: str | os.PathLike
                               + "\n").encode())
 
 
-def latency_summary(segments: list[StreamSegment]) -> dict[str, float]:
-    """Mean and 95th percentile of segment latency (seconds), and of compute time per segment."""
-    latency = np.array([s.latency for s in segments if s.wave.size])
-    compute = np.array([s.compute_seconds for s in segments])
-    return {"segments": len(segments), "spoken_segments": int(latency.size),
+def latency_summary(rows: list[dict]) -> dict[str, float]:
+    """Mean and 95th percentile of the latency of segments with English audio (seconds), mean compute per segment,
+    from segment rows (`StreamSegment.row`)."""
+    latency = np.array([r["latency"] for r in rows if r["spoken"]])
+    compute = np.array([r["compute_seconds"] for r in rows])
+    return {"segments": len(rows), "spoken_segments": int(latency.size),
             "latency_mean_s": float(latency.mean()) if latency.size else float("nan"),
             "latency_p95_s": float(np.percentile(latency, 95)) if latency.size else float("nan"),
             "compute_mean_s": float(compute.mean()) if compute.size else float("nan")}
 
 
-def print_segment(segment: StreamSegment, file=sys.stdout) -> None:
+def print_segment(segment: StreamSegment, file=None) -> None:
+    """One line: source times, latency, source and English text."""
     print(f"[{segment.start:8.2f} - {segment.end:8.2f}] latency {segment.latency:5.2f} s | "
-          f"fr: {segment.src_text} | en: {segment.tgt_text}", file=file, flush=True)
+          f"fr: {segment.src_text} | en: {segment.tgt_text}", file=file or sys.stdout, flush=True)
