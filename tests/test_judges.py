@@ -160,12 +160,20 @@ def test_equal_error_rate():
         equal_error_rate([], [0.1])
 
 
-def test_rtf_measures_wall_clock_per_audio_second():
-    import time
+def test_rtf_measures_wall_clock_per_audio_second(monkeypatch):
+    import types
+
+    from diffs2st.judges import speed
+
+    # A clock that only the work moves (0.02 s a call), so a loaded machine cannot change the answer; the warm-up
+    # call moves it too but must not be counted.
+    now = [0.0]
+    monkeypatch.setattr(speed, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
 
     def run(seconds):
-        time.sleep(0.02)
+        now[0] += 0.02
         return seconds
 
     result = measure_rtf(run, [1.0, 1.0], warmup=1)
-    assert result["audio_seconds"] == 2.0 and 0.015 < result["rtf"] < 0.1 and result["peak_rss_mib"] > 10
+    assert result["audio_seconds"] == 2.0 and result["wall_seconds"] == pytest.approx(0.04)
+    assert result["rtf"] == pytest.approx(0.02) and result["peak_rss_mib"] > 10
