@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from diffs2st.audio import MelConfig
-from diffs2st.evaluation import evaluate, plan_items
+from diffs2st.evaluation import evaluate, plan_items, rejudge_asr
 from diffs2st.judges import ASR_CHOICES, DEFAULT_ASR
 from diffs2st.reports import report_heading, write_report
 
@@ -70,15 +70,23 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--asr", choices=tuple(ASR_CHOICES), default=DEFAULT_ASR, help="English ASR judge(s)")
+    parser.add_argument("--rejudge-from", default=None, metavar="DIR",
+                        help="folder of ceiling-<split>.json made under the pocketsphinx-only judge: run only "
+                             "Moonshine, carry the other scores over (`diffs2st.evaluation.rejudge_asr`)")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     results = {}
     for split in SPLITS:
         manifest = Path(args.corpus) / f"{split}.jsonl"
         items = plan_items("s2st", manifest, None, reference=True, limit=args.limit)
-        summary, rows = evaluate("s2st", items, MelConfig(), jobs=args.jobs, asr=args.asr)
+        if args.rejudge_from:
+            stored = json.loads(Path(args.rejudge_from, f"ceiling-{split}.json").read_text())["per_utterance"]
+            summary, rows = rejudge_asr("s2st", items, stored, MelConfig(), jobs=args.jobs)
+        else:
+            summary, rows = evaluate("s2st", items, MelConfig(), jobs=args.jobs, asr=args.asr)
         write_report(args.out, f"ceiling-{split}", f"synth-cvss {split}: reference audio (ceiling)", summary, rows,
-                     {"kind": "s2st", "manifest": str(manifest), "system": "reference", "asr": ASR_CHOICES[args.asr],
+                     {"kind": "s2st", "manifest": str(manifest), "system": "reference",
+                      "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
                       "command": command})
         results[split] = {"utterances": len(rows), **summary, "hard_voices": hard_voices(rows, summary)}
     Path(args.out, "ceilings.json").write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .audio import MelConfig, load_audio
 from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from .errors import DataError
-from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores
+from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores, utterance_wer
 from .registry import Registry
 
 
@@ -350,3 +350,41 @@ def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progre
     specs = judge_specs(spec.judges, asr, digit_second_opinion="moonshine" in ASR_CHOICES.get(asr, ()))
     rows = map_with_judges(spec.score, items, specs, mel, jobs, desc=f"eval {kind}", progress=progress)
     return spec.summarize(rows), rows
+
+
+def _reference_text(record: Any) -> str:
+    return record.tgt_text if isinstance(record, S2STRecord) else record.text
+
+
+def _score_asr_only(item: Item, judges: dict, mel: MelConfig) -> dict:
+    return {"id": item.record.id, **judges["asr"](_output_audio(item, mel), _reference_text(item.record))}
+
+
+def rejudge_asr(kind: str, items: list[Item], previous_rows: list[dict], mel: MelConfig, jobs: int = 2,
+                progress: bool = True) -> tuple[dict, list[dict]]:
+    """Re-judge a stored report of the same outputs (``previous_rows``, made when pocketsphinx was the only ASR
+    judge) under judges v2, running only the new judge: Moonshine hears each output, pocketsphinx's stored
+    transcript becomes ``transcript_pocketsphinx`` with its WER recomputed under the current normaliser, and every
+    other score (speaker similarity, DNSMOS, PESQ — judges that did not change) is carried over. The outputs must
+    be the ones the stored report judged (same ids, same references); -> (summary, rows) as `evaluate` gives."""
+    if kind not in ("s2st", "vocoder"):
+        raise DataError(f"only s2st and vocoder reports have an ASR judge to re-run, not {kind!r}")
+    stored = {str(row["id"]): row for row in previous_rows}
+    missing = [item.record.id for item in items if item.record.id not in stored]
+    if missing:
+        raise DataError(f"{len(missing)} of {len(items)} records are not in the stored report (first: {missing[0]})")
+    for item in items:
+        if stored[item.record.id].get("reference") != _reference_text(item.record):
+            raise DataError(f"record {item.record.id}: the stored report judged another reference text")
+    heard = map_with_judges(_score_asr_only, items, judge_specs(("asr",), "moonshine"), mel, jobs,
+                            desc=f"re-judge {kind}", progress=progress)
+    rows = []
+    for item, new in zip(items, heard):
+        old = stored[item.record.id]
+        row = {key: value for key, value in old.items() if not key.startswith(("transcript", "wer"))}
+        row["voice"] = voice_label(item.record)
+        row.update({"transcript": new["transcript"], "wer": new["wer"],
+                    "transcript_pocketsphinx": old["transcript"],
+                    "wer_pocketsphinx": utterance_wer(old["transcript"], _reference_text(item.record))})
+        rows.append(row)
+    return KINDS.get(kind).summarize(rows), rows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..audio import MelConfig
 from ..errors import DataError
-from ..evaluation import KINDS, evaluate, plan_items
+from ..evaluation import KINDS, evaluate, plan_items, rejudge_asr
 from ..judges import ASR_CHOICES, DEFAULT_ASR
 from ..reports import markdown_table, write_report
 from .main import add_command
@@ -22,9 +22,17 @@ def _run(args) -> int:
         if not path.is_file():
             raise DataError(f"no ceiling report at {path}")
         ceiling = json.loads(path.read_text())["summary"]
-    summary, rows = evaluate(args.kind, items, MelConfig(), jobs=args.jobs, asr=args.asr)
+    if args.rejudge_from:
+        previous = Path(args.rejudge_from)
+        if not previous.is_file():
+            raise DataError(f"no stored report at {previous}")
+        summary, rows = rejudge_asr(args.kind, items, json.loads(previous.read_text())["per_utterance"], MelConfig(),
+                                    jobs=args.jobs)
+    else:
+        summary, rows = evaluate(args.kind, items, MelConfig(), jobs=args.jobs, asr=args.asr)
     system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
-    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system, "asr": ASR_CHOICES[args.asr],
+    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
+            "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
             "command": args.command_line}
     paths = write_report(args.out, args.name, f"{args.kind} evaluation: {system}", summary, rows, meta, ceiling)
     print(markdown_table(summary, ceiling))
@@ -43,6 +51,10 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--out", required=True, help="report folder")
     parser.add_argument("--name", default="report", help="report file name (without extension)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the judges")
+    parser.add_argument("--rejudge-from", metavar="REPORT.json",
+                        help="s2st/vocoder: a stored report of the same outputs made under the pocketsphinx-only judge; "
+                             "run only Moonshine and carry every other score over (pocketsphinx's transcript becomes "
+                             "its second column)")
     parser.add_argument("--asr", choices=tuple(ASR_CHOICES), default=DEFAULT_ASR,
                         help="English ASR judge(s): Moonshine base-en, pocketsphinx, or both (Moonshine first: its "
                              "scores are the unsuffixed ones, pocketsphinx's carry _pocketsphinx)")
