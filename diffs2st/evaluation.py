@@ -370,6 +370,8 @@ def rejudge_asr(kind: str, items: list[Item], previous_rows: list[dict], mel: Me
     if kind not in ("s2st", "vocoder"):
         raise DataError(f"only s2st and vocoder reports have an ASR judge to re-run, not {kind!r}")
     stored = {str(row["id"]): row for row in previous_rows}
+    if any("transcript_pocketsphinx" in row for row in previous_rows):
+        raise DataError("the stored report was already made under judges v2 (it has a pocketsphinx column)")
     missing = [item.record.id for item in items if item.record.id not in stored]
     if missing:
         raise DataError(f"{len(missing)} of {len(items)} records are not in the stored report (first: {missing[0]})")
