@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := espeak-ng flite festival festvox-kdlpc16k libsndfile1 sox
+APT_PACKAGES := espeak-ng flite festival festvox-kdlpc16k libsndfile1 sox chromium chromium-driver
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Where pip finds torch. Empty here on purpose: this machine's pip configuration (/etc/pip.conf: find-links
 # /opt/wheels) holds torch-2.13.0+cpu, so the pin below resolves to the CPU wheel (checked with `pip download
@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 #   make setup TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_INDEX ?=
 
-.PHONY: setup test test-all demo system clean-venv
+.PHONY: setup test test-all demo app system clean-venv
 
 setup: system $(VENV)/.installed
 
@@ -50,6 +50,10 @@ test-all: setup
 
 demo: setup
 	$(BIN)/diffs2st demo
+
+# The local web page on http://127.0.0.1:7860 (options: `$(BIN)/diffs2st app --help`).
+app: setup
+	$(BIN)/diffs2st app
 
 clean-venv:
 	rm -rf $(VENV)
