@@ -33,7 +33,7 @@ from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
-from diffs2st.evaluation import evaluate, plan_items
+from diffs2st.evaluation import asr_summary, evaluate, plan_items, rejudge_asr
 from diffs2st.plotting import save_figure
 from diffs2st.reports import report_heading
 from diffs2st.s2st.translator import DEFAULT_TEMPERATURE, CascadeTranslator, Translator
@@ -63,16 +63,22 @@ def run_system(system, manifest: Path, out_dir: Path, limit: int | None, **optio
     return {f"rtf_{stage}" if stage != "total" else "rtf": value / seconds for stage, value in stages.items()}
 
 
-def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int) -> dict:
-    """Audio judges on the outputs + text scores of the hypotheses."""
-    audio, _ = evaluate("s2st", plan_items("s2st", manifest, out_dir, limit=limit), MelConfig(), jobs=jobs,
-                        progress=False)
+def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int, stored: Path | None = None) -> dict:
+    """Audio judges on the outputs + text scores of the hypotheses. ``stored``: a pocketsphinx-era eval report of
+    the same outputs, re-judged by running Moonshine only (`diffs2st.evaluation.rejudge_asr`)."""
+    items = plan_items("s2st", manifest, out_dir, limit=limit)
+    if stored is not None:
+        audio, _ = rejudge_asr("s2st", items, json.loads(stored.read_text())["per_utterance"], MelConfig(), jobs=jobs,
+                               progress=False)
+    else:
+        audio, _ = evaluate("s2st", items, MelConfig(), jobs=jobs, progress=False)
     text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), MelConfig(),
                        jobs=1, progress=False)
     return {**audio, "text_bleu": text.get("tgt_bleu"), "src_wer": text.get("src_wer")}
 
 
-def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: dict) -> dict:
+def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: dict,
+                     whole_split_rows: list[dict] | None = None) -> dict:
     """ASR-BLEU of the reference English audio of the first ``limit`` records (the ceiling for outputs of the same
     records) and how many records that is; ``whole_split`` (docs/benchmarks/ceilings/ceilings.json, the same judge)
     when those records are the whole split."""
@@ -80,6 +86,8 @@ def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: 
     items = every[:limit]
     if len(items) == len(every) == whole_split.get("utterances"):
         return {"asr_bleu": whole_split["asr_bleu"], "utterances": len(items)}
+    if whole_split_rows and [row["id"] for row in whole_split_rows[:len(items)]] == [i.record.id for i in items]:
+        return {"asr_bleu": asr_summary(whole_split_rows[:len(items)], ("bleu",))["asr_bleu"], "utterances": len(items)}
     scores, _ = evaluate("s2st", items, MelConfig(), jobs=jobs, progress=False)
     return {"asr_bleu": scores["asr_bleu"], "utterances": len(items)}
 
@@ -144,6 +152,9 @@ def main() -> int:
                         help="with --render: take the main table's rows of the splits this s2st.json measured (e.g. "
                              "one split run on more records)")
     parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
+    parser.add_argument("--rejudge-from", action="append", default=[], metavar="SYSTEM:SPLIT=REPORT.json",
+                        help="judge that system's outputs on that split by re-judging this pocketsphinx-era eval "
+                             "report of the same outputs: only Moonshine runs, other scores are carried (repeatable)")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     out = Path(args.out)
@@ -163,7 +174,23 @@ def main() -> int:
         print(write_report(report, out))
         return 0
     torch.set_num_threads(args.threads)
-    ceilings = json.loads(Path(args.ceilings).read_text())["results"]
+    stored_reports = {tuple(key.split(":", 1)): Path(path) for key, path in
+                      (entry.split("=", 1) for entry in args.rejudge_from)}
+    ceilings = {}
+
+    def split_ceiling(split: str, limit: int | None) -> dict:
+        """The whole split's ceiling (ceiling-<split>.json beside --ceilings, judges v2) and the ceiling of the
+        first ``limit`` records, computed from its per-utterance rows. Read when first needed, after the outputs
+        are made and judged, so a ceilings run may still be going when this one starts."""
+        path = Path(args.ceilings).parent / f"ceiling-{split}.json"
+        report = json.loads(path.read_text())
+        if "asr_bleu_pocketsphinx" not in report["summary"]:
+            raise SystemExit(f"{path} was not judged by judges v2 (Moonshine + pocketsphinx): run benchmarks/ceilings.py")
+        whole = {"utterances": len(report["per_utterance"]), **report["summary"]}
+        return {**whole, "asr_bleu_whole_split": whole["asr_bleu"],
+                **asr_bleu_ceiling(Path(args.corpus) / f"{split}.jsonl", limit, args.jobs, whole,
+                                   report["per_utterance"])}
+
     systems = {"direct": Translator.from_pretrained(args.pretrained, vocoder=args.vocoder)}
     try:
         systems["cascade"] = CascadeTranslator.from_pretrained(args.pretrained, vocoder=args.vocoder)
@@ -173,13 +200,13 @@ def main() -> int:
     table = []
     for split in args.splits:
         manifest = Path(args.corpus) / f"{split}.jsonl"
-        ceilings[split] = {**ceilings[split], "asr_bleu_whole_split": ceilings[split]["asr_bleu"],
-                           **asr_bleu_ceiling(manifest, args.limit, args.jobs, ceilings[split])}
         for name, system in systems.items():
             out_dir = work / f"{name}-{split}"
             speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
                                voice_guidance=args.voice_guidance, temperature=args.temperature)
-            scores = judge(manifest, out_dir, args.limit, args.jobs)
+            scores = judge(manifest, out_dir, args.limit, args.jobs, stored_reports.get((name, split)))
+            if split not in ceilings:
+                ceilings[split] = split_ceiling(split, args.limit)
             ceiling = ceilings[split]
             row = {"system": name, "split": split, "steps": args.steps, "voice_guidance": args.voice_guidance,
                    "temperature": args.temperature,
@@ -197,8 +224,7 @@ def main() -> int:
     sweep, sweep_ceiling = [], None
     if args.sweep_limit:
         manifest = Path(args.corpus) / "test-unseen-speakers.jsonl"
-        sweep_ceiling = {**ceilings["test-unseen-speakers"], **asr_bleu_ceiling(manifest, args.sweep_limit, args.jobs,
-                                                                              ceilings["test-unseen-speakers"])}
+        sweep_ceiling = split_ceiling("test-unseen-speakers", args.sweep_limit)
         for steps in args.sweep_steps:
             for guidance in args.sweep_guidance:
                 out_dir = work / f"sweep-{steps}-{guidance:g}"
