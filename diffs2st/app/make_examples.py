@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import MelConfig, save_audio
+from ..audio import DEFAULT_MEL, save_audio
 from ..data.noise import mix_at_snr, pink
 from ..data.speakers import sample_unseen_speakers, speak_french
 
@@ -37,7 +37,7 @@ def example_clips() -> dict[str, np.ndarray]:
     clips = {f"fr_{stem}_{spec.espeak_variant}.wav": speak_french(text, spec)
              for (stem, text, _), spec in zip(SENTENCES, speakers)}
     first_name, first = next(iter(clips.items()))
-    noise = pink(first.size, np.random.default_rng(SEED), MelConfig().sample_rate)
+    noise = pink(first.size, np.random.default_rng(SEED), DEFAULT_MEL.sample_rate)
     clips[f"noisy_{first_name.removeprefix('fr_')}"] = mix_at_snr(first, noise, NOISY_SNR_DB)
     return clips
 
@@ -45,8 +45,8 @@ def example_clips() -> dict[str, np.ndarray]:
 def main() -> None:
     EXAMPLES_DIR.mkdir(exist_ok=True)
     for name, wave in example_clips().items():
-        path = save_audio(EXAMPLES_DIR / name, wave, MelConfig().sample_rate)
-        print(f"{path} ({path.stat().st_size / 1000:.0f} kB, {wave.size / MelConfig().sample_rate:.2f} s)")
+        path = save_audio(EXAMPLES_DIR / name, wave, DEFAULT_MEL.sample_rate)
+        print(f"{path} ({path.stat().st_size / 1000:.0f} kB, {wave.size / DEFAULT_MEL.sample_rate:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 `diffs2st enhance` and `diffs2st generate digits`, on models loaded once (each on first use) and shared by every
 request, one request per model at a time, at most ``concurrency`` at once, each within ``time_limit_s``.
 
-    service = AppService(AppLimits(), model_dir=PRETRAINED_DIR)
+    service = AppService(AppLimits(), model_dir=pretrained_dir())
     out = service.translate("french.wav", steps=4, voice_guidance=1.0)   # TranslateOutput (wave, texts, timings, ...)
 
 Every user mistake (not audio, empty, silent, too long, an option out of range, too slow) is a `Diffs2stError` with
@@ -24,9 +24,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..audio import MelConfig, load_audio, log_mel
+from ..audio import DEFAULT_MEL, MelConfig, load_audio, log_mel
 from ..errors import ConfigError, Diffs2stError
-from ..pretrained import DIGIT_MODEL, PRETRAINED_DIR, default_vocoder
+from ..pretrained import bundled, default_vocoder, pretrained_dir
 
 ENHANCE_METHODS = ("score-conditional", "deepfilternet3", "spectral-gating")
 DIGIT_SAMPLERS = ("ddim", "ddpm")  # the digit model's DDPM process; the SDE samplers belong to other processes
@@ -120,10 +120,11 @@ def read_upload(path: str | os.PathLike | None, what: str, sample_rate: int, max
 class AppService:
     """The shared models and the bounded worker pool behind the app's three tabs."""
 
-    def __init__(self, limits: AppLimits = AppLimits(), model_dir: str | os.PathLike = PRETRAINED_DIR,
-                 digit_model: str | os.PathLike = DIGIT_MODEL, vocoder: str | None = None) -> None:
-        self.limits, self.model_dir = limits, Path(model_dir)
-        self.mel = MelConfig()
+    def __init__(self, limits: AppLimits = AppLimits(), model_dir: str | os.PathLike | None = None,
+                 digit_model: str | os.PathLike | None = None, vocoder: str | None = None) -> None:
+        self.limits, self.model_dir = limits, Path(model_dir or pretrained_dir())
+        digit_model = digit_model or bundled("digits")
+        self.mel = DEFAULT_MEL  # until the translator (whose MelConfig it becomes) is loaded
         self._pool = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="diffs2st-app")
         self._slots: dict[str, _Slot] = {
             "translator": _Slot(lambda: self._load_translator(vocoder)),
@@ -145,7 +146,8 @@ class AppService:
         from ..digits import DigitDiffusion
         from ..vocoders import load_vocoder
 
-        return load_model(directory, DigitDiffusion, "digit model"), load_vocoder(vocoder or default_vocoder())
+        model = load_model(directory, DigitDiffusion, "digit model")
+        return model, load_vocoder(vocoder or default_vocoder(), mel=model.config.mel)
 
     def _load_enhancer(self, method: str):
         from ..enhancement import build_enhancer
@@ -171,10 +173,13 @@ class AppService:
             raise RequestTimeoutError(f"the request took longer than the server's limit of "
                                       f"{self.limits.time_limit_s:g} s; try a shorter clip or fewer steps") from None
 
-    def warm_up(self, keys: Sequence[str] = ("translator",)) -> None:
-        """Load models before the first request (the CLI does this for the translator)."""
-        for key in keys:
-            self._use(key, lambda model: None)
+    def warm_up(self, example: str | os.PathLike | None = None) -> None:
+        """Load the translator before the first request and, given an ``example`` clip, translate it and draw its
+        spectrograms once, so the first user does not wait for PyTorch's and matplotlib's first calls."""
+        self._use("translator", lambda model: None)
+        if example is not None:
+            out = self.translate(example)
+            render_spectrograms([out.source_mel, out.mel], ["source", "output"], self.mel)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

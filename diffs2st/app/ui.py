@@ -55,9 +55,10 @@ def _translate_tab(service: AppService) -> None:
     with gr.Row():
         with gr.Column():
             source = gr.Audio(sources=["upload", "microphone"], type="filepath", label="French speech",
-                              elem_id="translate-input")
-            voice = gr.Audio(sources=["upload", "microphone"], type="filepath", elem_id="translate-voice",
-                             label="Voice reference (optional; default: the French speech itself)")
+                              buttons=["download"], elem_id="translate-input")
+            voice = gr.Audio(sources=["upload", "microphone"], type="filepath", buttons=["download"],
+                             label="Voice reference (optional; default: the French speech itself)",
+                             elem_id="translate-voice")
             with gr.Row():
                 steps = gr.Slider(*STEP_RANGE["translate"], value=4, step=1, label="Sampling steps")
                 guidance = gr.Slider(0.0, 5.0, value=1.0, step=0.1, label="Voice guidance")
@@ -65,12 +66,13 @@ def _translate_tab(service: AppService) -> None:
             status = gr.Markdown(_limits_note(limits, limits.translate_max_seconds), elem_id="translate-status")
             gr.Examples(_examples("fr_"), inputs=[source], label="Examples: French in voices no model trained on")
         with gr.Column():
-            english = gr.Audio(label="English speech", type="numpy", interactive=False, elem_id="translate-output")
+            english = gr.Audio(label="English speech", type="numpy", interactive=False, buttons=["download"],
+                               elem_id="translate-output")
             tgt_text = gr.Textbox(label="English text", interactive=False, elem_id="translate-english")
             src_text = gr.Textbox(label="French transcript", interactive=False, elem_id="translate-french")
+            image = gr.Image(label="Log-mel: source and output", show_label=False, type="pil", interactive=False,
+                             buttons=["download", "fullscreen"], elem_id="translate-mels")
             timings = gr.Markdown(elem_id="translate-timings")
-            image = gr.Image(label="Log-mel: source and output", type="pil", interactive=False,
-                             elem_id="translate-mels")
 
     def run(audio, reference, n_steps, voice_guidance):
         try:
@@ -94,16 +96,17 @@ def _enhance_tab(service: AppService) -> None:
     with gr.Row():
         with gr.Column():
             noisy = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Noisy speech",
-                             elem_id="enhance-input")
+                             buttons=["download"], elem_id="enhance-input")
             method = gr.Radio(list(ENHANCE_METHODS), value=ENHANCE_METHODS[0], label="Method",
                               elem_id="enhance-method")
             button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
             status = gr.Markdown(_limits_note(limits, limits.enhance_max_seconds), elem_id="enhance-status")
             gr.Examples(_examples("noisy_"), inputs=[noisy], label="Example: French speech in pink noise, 5 dB SNR")
         with gr.Column():
-            clean = gr.Audio(label="Enhanced speech", type="numpy", interactive=False, elem_id="enhance-output")
-            image = gr.Image(label="Log-mel: before and after", type="pil", interactive=False,
-                             elem_id="enhance-mels")
+            clean = gr.Audio(label="Enhanced speech", type="numpy", interactive=False, buttons=["download"],
+                             elem_id="enhance-output")
+            image = gr.Image(label="Log-mel: before and after", show_label=False, type="pil", interactive=False,
+                             buttons=["download", "fullscreen"], elem_id="enhance-mels")
 
     def run(audio, name):
         try:
@@ -124,7 +127,7 @@ def _digits_tab(service: AppService) -> None:
         with gr.Column():
             digit = gr.Dropdown(["any (0-9 in turn)", *map(str, range(10))], value="7", label="Digit",
                                 elem_id="digits-digit")
-            count = gr.Slider(1, MAX_DIGIT_CLIPS, value=4, step=1, label="How many")
+            count = gr.Slider(1, MAX_DIGIT_CLIPS, value=4, step=1, label="How many", elem_id="digits-count")
             sampler = gr.Radio(list(DIGIT_SAMPLERS), value="ddim", label="Sampler")
             steps = gr.Slider(*STEP_RANGE["digits"], value=25, step=1, label="Sampling steps", elem_id="digits-steps")
             guidance = gr.Slider(0.0, 5.0, value=2.0, step=0.5, label="Guidance weight w")
@@ -132,10 +135,11 @@ def _digits_tab(service: AppService) -> None:
             status = gr.Markdown(f"Up to {MAX_DIGIT_CLIPS} clips, {service.limits.time_limit_s:g} s per request.",
                                  elem_id="digits-status")
         with gr.Column():
-            image = gr.Image(label="Spectrograms", type="pil", interactive=False, elem_id="digits-mels")
+            image = gr.Image(label="Spectrograms", show_label=False, type="pil", interactive=False,
+                             buttons=["download", "fullscreen"], elem_id="digits-mels")
             with gr.Row():
                 clips = [gr.Audio(label=f"clip {i + 1}", type="numpy", interactive=False, visible=i == 0,
-                                  elem_id=f"digits-clip-{i}") for i in range(MAX_DIGIT_CLIPS)]
+                                  buttons=["download"], elem_id=f"digits-clip-{i}") for i in range(MAX_DIGIT_CLIPS)]
 
     def run(choice, n, sampler_name, n_steps, weight):
         try:

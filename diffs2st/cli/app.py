@@ -26,6 +26,7 @@ def _run(args) -> int:
     import torch
 
     from ..app import AppLimits, AppService
+    from ..app.make_examples import EXAMPLES_DIR
     from ..app.ui import build_app, launch
 
     if not 0 < args.port < 65536:
@@ -39,7 +40,7 @@ def _run(args) -> int:
     if not _is_loopback(args.host):
         print(f"warning: serving on {args.host}: other machines on the network can open the page")
     print("loading the translator ...", flush=True)
-    service.warm_up()
+    service.warm_up(next(iter(sorted(EXAMPLES_DIR.glob("fr_*.wav"))), None))
     print(f"diffs2st app on http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port} "
           "(Ctrl+C stops it)", flush=True)
     try:
@@ -52,7 +53,7 @@ def _run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "app", "local web page: translate, enhance, generate digits",
+    parser = add_command(subparsers, "app", "local web page: translate, enhance, generate digits (localhost only)",
                          "Serve the diffs2st web app (Gradio) on this machine: Translate (microphone or upload -> "
                          "English speech in the same voice), Enhance, Generate digits. No share link, no analytics.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
