@@ -34,8 +34,9 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 110) -> Path:
 
 
 def spectrogram_grid(mels: Sequence[np.ndarray], titles: Sequence[str], path: str | os.PathLike,
-                     config: MelConfig = MelConfig(), columns: int = 4, suptitle: str | None = None) -> Path:
-    """Save log-mels (each (n_mels, frames)) as a grid of images with a shared colour scale; returns the path."""
+                     config: MelConfig, columns: int = 4, suptitle: str | None = None) -> Path:
+    """Save log-mels (each (n_mels, frames)) as a grid of images with a shared colour scale; returns the path.
+    ``config`` is the MelConfig of the model that made them (it sets the time axis)."""
     mels = [np.asarray(m) for m in mels]
     columns = max(1, min(columns, len(mels)))
     rows = -(-len(mels) // columns)

@@ -78,3 +78,18 @@ def _inside_catch_warnings(hit: str) -> bool:
             if stripped.startswith(("def ", "class ")):
                 return False
     return False
+
+
+# Files still migrating to the rule below, by their owners at the time of writing (judges/: the judges' MelConfig
+# defaults; the others: work in flight); remove an entry when its file is clean.
+MEL_MIGRATING = ("judges/", "cli/demo.py", "cli/eval.py", "data/builders/synth_cvss.py",
+                 "data/builders/synth_cvss_v2.py", "data/voices.py", "data/augment.py", "data/tts.py")
+
+
+def test_only_mel_config_names_the_front_end_numbers():
+    """One MelConfig (STYLE): code with a model passes the model's config through, code without one names
+    `audio.DEFAULT_MEL`; no ``MelConfig()`` defaults or 16 kHz literals elsewhere in the package (there were ~35).
+    audio/vad.py is exempt for 16000: that is the Silero VAD model's own input rate, not the front end's."""
+    instances = package_lines(r"MelConfig\(\)", skip=("audio/mel.py",) + MEL_MIGRATING)
+    rates = package_lines(r"\b16_?000\b", skip=("audio/mel.py", "audio/vad.py") + MEL_MIGRATING)
+    assert instances == [] and rates == []

@@ -225,7 +225,7 @@ def test_tiny_model_learns_both_pairs_and_round_trips(trained, tmp_path):
     folder, manifest, model_dir = trained
     model = load_checkpoint(model_dir).model
     from diffs2st.audio import load_audio
-    waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
+    waves = [load_audio(folder / f"u{i}.wav", model.config.mel.sample_rate) for i in (0, 1)]
     results = model.translate(waves)
     assert [(r.src_text, r.tgt_text) for r in results] == TEXTS
     assert model.transcribe(waves) == [fr for fr, _ in TEXTS]  # the cascade's first stage: source decoding only
@@ -353,7 +353,7 @@ trainer: {{max_steps: 20, batch_size: 4, learning_rate: 0.001, ema_decay: 0.0, c
         if not name.startswith("target_decoder."):
             assert torch.equal(student.state_dict()[name], value), name
     from diffs2st.audio import load_audio
-    waves = [load_audio(folder / "u0.wav"), load_audio(folder / "u1.wav")]
+    waves = [load_audio(folder / f"u{i}.wav", teacher.config.mel.sample_rate) for i in (0, 1)]
     assert student.transcribe(waves) == teacher.transcribe(waves)
     assert [r.tgt_text for r in student.translate(waves)] == [t for _, t in TEXTS]
 

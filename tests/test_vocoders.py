@@ -94,6 +94,9 @@ class TrainableVocoderContract(VocoderContract):
         with torch.no_grad():
             assert torch.equal(loaded(mel), model(mel))
             torch.testing.assert_close(load_vocoder(tmp_path / "voc")(mel), model(mel), atol=1e-5, rtol=1e-4)
+        assert load_vocoder(tmp_path / "voc", mel=MEL).mel == MEL  # the model's MelConfig passed through
+        with pytest.raises(ConfigError, match="trained on another MelConfig"):
+            load_vocoder(tmp_path / "voc", mel=MelConfig(f_max=7000.0))
 
     def test_overfits_one_clip_with_the_mel_loss(self):
         torch.manual_seed(0)
@@ -118,6 +121,8 @@ class TestGriffinLim(VocoderContract):
         mel = log_mel(clip_and_mel()[0], MEL)
         assert torch.equal(load_vocoder("griffin-lim", iters=4)(mel), self.make()(mel))
         assert not torch.equal(load_vocoder("griffin-lim", iters=1)(mel), self.make()(mel))
+        other = MelConfig(hop_length=128)
+        assert load_vocoder("griffin-lim", mel=other).mel == other  # it inverts in the model's MelConfig
 
 
 class TestHiFiGAN(TrainableVocoderContract):

@@ -62,7 +62,7 @@ def _decode(source: AudioSource, source_rate: int | None) -> tuple[np.ndarray, i
     return data, int(rate)
 
 
-def load_audio(source: AudioSource, sample_rate: int = 16000, *, source_rate: int | None = None,
+def load_audio(source: AudioSource, sample_rate: int, *, source_rate: int | None = None,
                min_seconds: float = DEFAULT_MIN_SECONDS, max_seconds: float | None = DEFAULT_MAX_SECONDS,
                ) -> np.ndarray:
     """Load audio as mono float32 at ``sample_rate``: shape (samples,).
@@ -115,7 +115,7 @@ def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
 _FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
 
 
-def save_audio(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = 16000) -> Path:
+def save_audio(path: str | os.PathLike, wave: np.ndarray, sample_rate: int) -> Path:
     """Write mono audio atomically; the format follows the extension (.wav, .flac, .ogg).
 
     Samples beyond [-1, 1] are scaled down (never clipped) so nothing is lost.

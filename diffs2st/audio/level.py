@@ -16,14 +16,14 @@ def _frame_energy_db(wave: np.ndarray, frame: int) -> np.ndarray:
     return 10 * np.log10(power + 1e-12)
 
 
-def active_level_db(wave: np.ndarray, sample_rate: int = 16000, floor_db: float = -50.0) -> float:
+def active_level_db(wave: np.ndarray, sample_rate: int, floor_db: float = -50.0) -> float:
     """RMS level (dBFS) over frames within ``-floor_db`` dB of the loudest frame (a simple active-speech level)."""
     energy = _frame_energy_db(np.asarray(wave, dtype=np.float64), int(0.02 * sample_rate))
     active = energy[energy > energy.max() + floor_db]
     return float(10 * np.log10(np.mean(10 ** (active / 10)) + 1e-12))
 
 
-def normalize_loudness(wave: np.ndarray, sample_rate: int = 16000, target_db: float = -26.0,
+def normalize_loudness(wave: np.ndarray, sample_rate: int, target_db: float = -26.0,
                        peak_limit: float = 0.99) -> np.ndarray:
     """Scale ``wave`` so its active level is ``target_db`` dBFS, scaled down further if the peak would exceed
     ``peak_limit`` (a gain change only: no clipping, no compression)."""
@@ -43,7 +43,7 @@ class Segment:
     end: int
 
 
-def split_on_silence(wave: np.ndarray, sample_rate: int = 16000, max_seconds: float = 20.0,
+def split_on_silence(wave: np.ndarray, sample_rate: int, max_seconds: float = 20.0,
                      min_silence_seconds: float = 0.25, threshold_db: float = -40.0,
                      frame_seconds: float = 0.02) -> list[Segment]:
     """Cut ``wave`` into consecutive segments no longer than ``max_seconds``, at silences where possible.

@@ -51,6 +51,11 @@ class MelConfig:
         return frames * self.hop_length / self.sample_rate
 
 
+# The project's front end where no model is involved (corpus builders, stand-alone audio tools, the defaults of new
+# model configs). Anything that has a model uses that model's saved config instead (``model.config.mel``).
+DEFAULT_MEL = MelConfig()
+
+
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above (Auditory Toolbox)."""
     hz = np.asarray(hz, dtype=np.float64)
@@ -109,7 +114,7 @@ def istft(spec: torch.Tensor, config: MelConfig, length: int | None = None) -> t
                        center=True, length=length)
 
 
-def log_mel(wave: torch.Tensor | np.ndarray, config: MelConfig = MelConfig()) -> torch.Tensor:
+def log_mel(wave: torch.Tensor | np.ndarray, config: MelConfig) -> torch.Tensor:
     """Natural-log mel spectrogram. ``wave`` (samples,) or (batch, samples) -> (..., n_mels, frames)."""
     wave = torch.as_tensor(wave, dtype=torch.float32)
     magnitude = stft(wave, config).abs()
@@ -117,7 +122,7 @@ def log_mel(wave: torch.Tensor | np.ndarray, config: MelConfig = MelConfig()) ->
     return torch.log(torch.clamp(mel, min=config.log_floor))
 
 
-def mel_to_linear(mel: torch.Tensor, config: MelConfig = MelConfig()) -> torch.Tensor:
+def mel_to_linear(mel: torch.Tensor, config: MelConfig) -> torch.Tensor:
     """Approximate linear magnitude from a log-mel: non-negative least squares via the pseudo-inverse."""
     basis_pinv = torch.linalg.pinv(mel_filterbank(config, mel.device))
     return torch.clamp(basis_pinv @ torch.exp(mel), min=0.0)
@@ -161,7 +166,7 @@ def _with_magnitude(pairs: torch.Tensor, magnitude: torch.Tensor) -> torch.Tenso
     return torch.view_as_complex((pairs * (magnitude[..., None] / norm)).contiguous())
 
 
-def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig = MelConfig(), n_iter: int = 32,
+def griffin_lim(mel: torch.Tensor | np.ndarray, config: MelConfig, n_iter: int = 32,
                 momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
     """Waveform from a log-mel: pseudo-inverse magnitude, then `reconstruct_phase` from random phase.
 

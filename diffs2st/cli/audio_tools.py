@@ -7,7 +7,7 @@ import io
 import time
 from pathlib import Path
 
-from ..errors import AudioError
+from ..errors import AudioError, ConfigError
 from ..pretrained import default_vocoder
 from .main import add_command
 
@@ -39,13 +39,23 @@ def _load_mel(path: str, config, max_seconds: float):
     return log_mel(load_audio(path, config.sample_rate, max_seconds=max_seconds), config).numpy()
 
 
+def _checkpoint_mel(directory: str):
+    """The MelConfig saved in a checkpoint directory."""
+    from ..checkpoint import read_checkpoint_config
+
+    _, config = read_checkpoint_config(directory)
+    if not hasattr(config, "mel"):
+        raise ConfigError(f"{directory} holds a model without a MelConfig")
+    return config.mel
+
+
 def _features(args) -> int:
     import numpy as np
 
-    from ..audio import MelConfig, check_output_path, load_audio, log_mel
+    from ..audio import DEFAULT_MEL, check_output_path, load_audio, log_mel
     from ..audio.io import atomic_write_bytes
 
-    config = MelConfig()
+    config = _checkpoint_mel(args.mel_from) if args.mel_from else DEFAULT_MEL
     out = check_output_path(args.output)
     mel = log_mel(load_audio(args.input, config.sample_rate, max_seconds=args.max_seconds), config).numpy()
     buffer = io.BytesIO()
@@ -77,9 +87,9 @@ def _vocode(args) -> int:
 
 
 def _split(args) -> int:
-    from ..audio import MelConfig, load_audio, save_audio, split_on_silence
+    from ..audio import DEFAULT_MEL, load_audio, save_audio, split_on_silence
 
-    config = MelConfig()
+    config = DEFAULT_MEL  # no model involved: segments at the project's rate
     out_dir = Path(args.out_dir)
     if not out_dir.parent.is_dir():
         raise AudioError(f"output folder {out_dir.parent} does not exist")
@@ -98,6 +108,8 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "features")
     parser.add_argument("input", help="audio file (WAV/FLAC/OGG/MP3, any rate and channel count)")
     parser.add_argument("-o", "--output", required=True, help="output .npy path")
+    parser.add_argument("--mel-from", help="checkpoint directory whose MelConfig to use (default: the project's "
+                        "front end, diffs2st.audio.DEFAULT_MEL)")
     _add_max_seconds(parser)
     parser.set_defaults(func=_features)
 

@@ -37,7 +37,7 @@ def _jobs(source: Path, out: Path) -> list[tuple[Path, Path]]:
 def _run(args) -> int:
     from tqdm import tqdm
 
-    from ..audio import MelConfig, load_audio, save_audio
+    from ..audio import load_audio, save_audio
     from ..enhancement import build_enhancer
 
     source, out = Path(args.input), Path(args.output)
@@ -52,11 +52,11 @@ def _run(args) -> int:
     clashes = sorted({str(o) for _, o in jobs if sum(other == o for _, other in jobs) > 1})
     if clashes:
         raise OutputPathError(f"two inputs would both be written to {clashes[0]} (same name, other suffix)")
-    mel = MelConfig()
-    enhancer = build_enhancer(args.method, mel, checkpoint=args.checkpoint, steps=args.steps, sampler=args.sampler,
+    enhancer = build_enhancer(args.method, checkpoint=args.checkpoint, steps=args.steps, sampler=args.sampler,
                               t_star=args.t_star, classifier=args.classifier, guidance_scale=args.guidance_scale,
                               seed=args.seed)
-    waves = [load_audio(path, mel.sample_rate, max_seconds=args.max_seconds) for path, _ in jobs]  # all checked first
+    rate = enhancer.sample_rate  # a score enhancer's model's rate; the baselines' default
+    waves = [load_audio(path, rate, max_seconds=args.max_seconds) for path, _ in jobs]  # all checked first
     if batch:
         out.mkdir(exist_ok=True)
     audio_seconds = elapsed = 0.0
@@ -64,8 +64,8 @@ def _run(args) -> int:
         start = time.perf_counter()
         enhanced = enhancer(wave)
         elapsed += time.perf_counter() - start
-        audio_seconds += wave.size / mel.sample_rate
-        save_audio(out_path, enhanced, mel.sample_rate)
+        audio_seconds += wave.size / rate
+        save_audio(out_path, enhanced, rate)
     print(f"enhanced {len(jobs)} file(s), {audio_seconds:.1f} s of audio with {args.method} "
           f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}) -> {out}")
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import MelConfig, load_audio
+from ..audio import DEFAULT_MEL, MelConfig, load_audio
 from ..errors import DataError
 from ..judges import equal_error_rate, text_scores, utterance_wer
 from .manifest import S2STRecord, read_manifest, resolve_audio
@@ -87,7 +87,9 @@ def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: 
         items += [CheckItem(str(manifest), split, r) for r in records[:max_per_split]]
     if not items:
         raise DataError(f"{corpus_dir} holds none of the manifests {', '.join(s + '.jsonl' for s in SPLITS)}")
-    rows = map_with_judges(_check_one, items, judge_specs(("asr", "speaker"), asr="moonshine"), MelConfig(), jobs, desc="self-check", progress=progress)
+    # a corpus is written at the project's front-end rate (no model involved)
+    rows = map_with_judges(_check_one, items, judge_specs(("asr", "speaker"), asr="moonshine"), DEFAULT_MEL, jobs,
+                           desc="self-check", progress=progress)
     summary = {"utterances": len(rows), "splits": {}}
     for split in [s for s in SPLITS if any(r["split"] == s for r in rows)]:
         part = [r for r in rows if r["split"] == split]

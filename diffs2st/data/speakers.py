@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL
 from ..errors import ConfigError
 from . import tts
 
@@ -96,7 +96,7 @@ def _warp_axis(matrix: np.ndarray, warp: float) -> np.ndarray:
     return np.stack([np.interp(source, bins, frame) for frame in matrix])
 
 
-def render(wave: np.ndarray, spec: SpeakerSpec, sample_rate: int = MelConfig().sample_rate) -> np.ndarray:
+def render(wave: np.ndarray, spec: SpeakerSpec, sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Apply the speaker's WORLD transform (F0 × f0_scale, envelope and aperiodicity warped by ``warp``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

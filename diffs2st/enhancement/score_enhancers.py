@@ -21,14 +21,15 @@ class _ScoreEnhancerRunner:
     method = ""
     default_checkpoint: str  # name of the bundled checkpoint used when none is given
 
-    def __init__(self, mel: MelConfig = MelConfig(), checkpoint: str | Path | None = None, steps: int | None = None,
+    def __init__(self, mel: MelConfig | None = None, checkpoint: str | Path | None = None, steps: int | None = None,
                  sampler: str | None = None, t_star: float | None = None, classifier: str | Path | None = None,
                  guidance_scale: float = 0.0, seed: int = 0) -> None:
         self.model = load_model(model_or_bundled(checkpoint, self.default_checkpoint), ScoreEnhancer, "score enhancer")
         if self.model.config.method != self.method:
             raise ConfigError(f"{checkpoint} is a {self.model.config.method} score enhancer, not {self.method}")
-        if self.model.config.spectrogram.sample_rate != mel.sample_rate:
-            raise ConfigError("the enhancer's sample rate differs from the shared MelConfig's")
+        rate = self.model.config.spectrogram.sample_rate
+        if mel is not None and mel.sample_rate != rate:
+            raise ConfigError(f"the enhancer works at {rate} Hz, not at the given MelConfig's {mel.sample_rate} Hz")
         self.classifier = None
         if classifier is not None:
             self.classifier = load_model(classifier, SpeakerClassifier, "enhancement speaker classifier")
@@ -41,7 +42,7 @@ class _ScoreEnhancerRunner:
         self.model.check_options(steps, sampler, t_star, guidance_scale)  # fail now, not on the first file
         self.options = {"steps": steps, "sampler": sampler, "t_star": t_star, "classifier": self.classifier,
                         "guidance_scale": guidance_scale, "seed": seed}
-        self.sample_rate = mel.sample_rate
+        self.sample_rate = rate
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ..audio.mel import DEFAULT_MEL
 from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
 class ComplexSpectrogramConfig:
-    sample_rate: int = 16000
+    sample_rate: int = DEFAULT_MEL.sample_rate
     n_fft: int = 510  # 256 bins, as SGMSE+
     hop_length: int = 128
     exponent: float = 0.5

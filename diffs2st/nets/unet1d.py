@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL
 from ..registry import MODELS
 from .layers import time_mlp
 from .unet import UNetCore
@@ -25,7 +25,7 @@ from .unet2d import parse_condition
 
 @dataclass(frozen=True)
 class UNet1DConfig:
-    channels: int = MelConfig().n_mels  # x_t channels (mel bins)
+    channels: int = DEFAULT_MEL.n_mels  # x_t channels (mel bins)
     prior_channels: int = 0  # > 0: cond["mu"] with this many channels is concatenated to x_t
     dim: int = 64
     dim_mults: tuple[int, ...] = (1, 2, 4)

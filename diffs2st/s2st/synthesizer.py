@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL, MelConfig
 from ..audio.normalization import MelNormalizer
 from ..diffusion import ClassifierFreeGuidance, build_process, diffusion_loss, sample
 from ..errors import ConfigError
@@ -32,7 +32,7 @@ from .alignment import gaussian_log_likelihood, length_regulate, monotonic_align
 
 
 def _default_decoder() -> UNet1DConfig:
-    n_mels = MelConfig().n_mels
+    n_mels = DEFAULT_MEL.n_mels
     return UNet1DConfig(channels=n_mels, prior_channels=n_mels, dim=64, dim_mults=(1, 2, 4), global_dim=128,
                         time_scale=1000.0)
 

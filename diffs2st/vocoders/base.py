@@ -18,7 +18,7 @@ from typing import Protocol
 
 import torch
 
-from ..audio import MelConfig, griffin_lim
+from ..audio import DEFAULT_MEL, MelConfig, griffin_lim
 from ..errors import AudioError, CheckpointError, ConfigError
 from ..registry import Registry
 
@@ -65,7 +65,7 @@ def trim_to_frames(wave: torch.Tensor, frames: int, mel: MelConfig) -> torch.Ten
 class GriffinLimVocoder:
     """Griffin-Lim as a vocoder (no training; `diffs2st.audio.griffin_lim`)."""
 
-    def __init__(self, mel: MelConfig = MelConfig(), iters: int = 32) -> None:
+    def __init__(self, mel: MelConfig, iters: int = 32) -> None:
         if iters < 0:
             raise ConfigError(f"griffin-lim iterations must be >= 0, got {iters}")
         self.mel, self.iters = mel, iters
@@ -80,9 +80,12 @@ class GriffinLimVocoder:
         return wave[0] if single else wave
 
 
-def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: int | None = None) -> Vocoder:
+def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: int | None = None,
+                 mel: MelConfig | None = None) -> Vocoder:
     """A ready-to-use vocoder: ``"griffin-lim"`` (with ``iters``) or a checkpoint directory of a trained vocoder.
 
+    ``mel`` is the MelConfig of the model whose log-mels the vocoder will invert: Griffin-Lim works in it (None: the
+    project's `DEFAULT_MEL`), and a trained vocoder must have been trained on it.
     ``refine_iters`` overrides an iSTFT vocoder's Griffin-Lim phase refinement (None: the checkpoint's setting).
 
     Trained vocoders come back in eval mode with weight norm folded away (`remove_weight_norm`).
@@ -90,7 +93,7 @@ def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: 
     from ..checkpoint import load_checkpoint  # checkpoint imports every model module; keep this import lazy
 
     if str(name_or_dir) == "griffin-lim":
-        return GriffinLimVocoder(MelConfig(), iters)
+        return GriffinLimVocoder(mel or DEFAULT_MEL, iters)
     path = Path(name_or_dir)
     if not path.is_dir():
         if str(name_or_dir) in VOCODERS:
@@ -99,6 +102,8 @@ def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: 
     model = load_checkpoint(path).model
     if type(model) not in [VOCODERS.get(name) for name in VOCODERS]:
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a vocoder")
+    if mel is not None and model.mel != mel:
+        raise ConfigError(f"the vocoder {path} was trained on another MelConfig than the model's ({model.mel} vs {mel})")
     if hasattr(model, "remove_weight_norm"):
         model.remove_weight_norm()
     if refine_iters is not None:

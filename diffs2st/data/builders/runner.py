@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from ...audio import MelConfig, normalize_loudness
+from ...audio import DEFAULT_MEL, MelConfig, normalize_loudness
 from ...audio.io import atomic_write_bytes
 from ...errors import DataError
 
@@ -59,7 +59,7 @@ def _single_thread() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-def finish_audio(wave: np.ndarray, mel: MelConfig = MelConfig(), margin_seconds: float = 0.08,
+def finish_audio(wave: np.ndarray, mel: MelConfig = DEFAULT_MEL, margin_seconds: float = 0.08,
                  threshold_db: float = -45.0) -> np.ndarray:
     """Trim leading/trailing silence (frames ``threshold_db`` below the loudest, keeping a margin) and normalise
     the level to -26 dBFS active level."""

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...audio import MelConfig, save_audio
+from ...audio import DEFAULT_MEL, save_audio
 from ...errors import DataError
 from ..manifest import SpeechRecord, write_manifest
 from ..speakers import SpeakerSpec, sample_speakers, sample_unseen_speakers, speak_english, speak_french
@@ -34,7 +34,7 @@ class DigitJob:
 
 def render_digit(job: DigitJob) -> None:
     speak = speak_english if job.lang == "en" else speak_french
-    save_audio(job.path, finish_audio(speak(WORDS[job.lang][job.digit], job.speaker)), MelConfig().sample_rate)
+    save_audio(job.path, finish_audio(speak(WORDS[job.lang][job.digit], job.speaker)), DEFAULT_MEL.sample_rate)
 
 
 def build(out_dir: Path, speakers: int = 60, test_speakers: int = 12, repetitions: int = 5, lang: str = "en",

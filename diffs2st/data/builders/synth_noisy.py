@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio import MelConfig, save_audio
+from ...audio import DEFAULT_MEL, save_audio
 from ...errors import DataError
 from ..manifest import EnhancementRecord, write_manifest
 from ..noise import FAMILIES, NOISES, babble_from, mix_at_snr, reverberate
@@ -41,7 +41,7 @@ class NoisyJob:
 
 
 def render_noisy(job: NoisyJob) -> None:
-    mel = MelConfig()
+    mel = DEFAULT_MEL  # corpora are written at the project's front-end rate
     rng = np.random.default_rng(job.seed)
     clean = finish_audio(speak_english(job.text, job.speaker))
     if job.family == "babble":
