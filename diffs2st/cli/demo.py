@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import MelConfig, griffin_lim, log_mel, save_audio
+from ..audio import DEFAULT_MEL, griffin_lim, log_mel, save_audio
 from ..data.tts import espeak, flite
-from ..pretrained import PRETRAINED_DIR, ST_MODEL
+from ..pretrained import bundled, pretrained_dir
 from .main import add_command
 
 SOURCE_TEXT = "le chat noir dort dans la petite maison"
@@ -28,7 +28,7 @@ ST_TARGET = "My neighbors found the small white houses."
 
 def run_demo(out_dir: Path, griffin_lim_iters: int = 32) -> dict:
     """Run the demo into ``out_dir``; returns a summary dict (paths, durations, timings)."""
-    config = MelConfig()
+    config = DEFAULT_MEL  # no model: the synthesizers' audio through the project's front end and back
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {}
     for tag, text, synthesize in (("fr", SOURCE_TEXT, lambda t: espeak(t, "fr", "f3")),
@@ -59,8 +59,9 @@ def demo_speaker():
     return sample_unseen_speakers(3, random.Random(2026))[2]
 
 
-def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | None:
+def run_translation_demo(out_dir: Path, model_dir: Path | None = None) -> dict | None:
     """French in an unseen voice -> transcript + translation with the bundled ST model (None if none is bundled)."""
+    model_dir = Path(model_dir or bundled("st"))
     if not (model_dir / "config.yaml").is_file():
         return None
     from ..checkpoint import load_checkpoint
@@ -69,31 +70,33 @@ def run_translation_demo(out_dir: Path, model_dir: Path = ST_MODEL) -> dict | No
 
     speaker = demo_speaker()
     wave = speak_french(ST_SOURCE, speaker)
-    path = save_audio(out_dir / "st_source.wav", wave, MelConfig().sample_rate)
+    rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
+    path = save_audio(out_dir / "st_source.wav", wave, rate)
     model = load_checkpoint(model_dir).model
     start = time.perf_counter()
     result = model.translate([wave])[0]
     elapsed = time.perf_counter() - start
-    return {"speaker": speaker.to_dict(), "audio": str(path), "seconds": wave.size / MelConfig().sample_rate,
+    return {"speaker": speaker.to_dict(), "audio": str(path), "seconds": wave.size / rate,
             "elapsed_s": elapsed, "src_text": result.src_text, "tgt_text": result.tgt_text,
             "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
             "tgt_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"]}
 
 
-def s2st_components_present(directory: Path = PRETRAINED_DIR) -> bool:
+def s2st_components_present(directory: Path | None = None) -> bool:
     from ..s2st.translator import direct_translator_name
 
+    directory = Path(directory or pretrained_dir())
     return all((directory / part / "model.safetensors").is_file()
                for part in (direct_translator_name(directory), "speaker-encoder", "synthesizer", "vocoder"))
 
 
-def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 4) -> dict:
+def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) -> dict:
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
     from ..data.speakers import speak_english, speak_french
     from ..judges import DNSMOS, MoonshineASR, PocketsphinxASR, SpeakerSimilarity, text_scores
     from ..s2st.translator import Translator
 
-    rate = MelConfig().sample_rate
+    rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
     speaker = demo_speaker()
     source = speak_french(ST_SOURCE, speaker)
     reference = speak_english(ST_TARGET, speaker)  # the same voice saying the true translation
@@ -101,7 +104,7 @@ def run_s2st_demo(out_dir: Path, directory: Path = PRETRAINED_DIR, steps: int = 
     save_audio(out_dir / "s2st_reference_en.wav", reference, rate)
     translator = Translator.from_pretrained(directory)
     result = translator.translate(source, steps=steps)
-    output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, rate)
+    output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, translator.mel.sample_rate)
     mel = translator.mel
     heard = MoonshineASR(mel).transcribe(result.wave)
     heard_pocketsphinx = PocketsphinxASR(mel).transcribe(result.wave)
@@ -158,7 +161,7 @@ def _run(args) -> int:
         return 0
     translation = run_translation_demo(out_dir)
     if translation is None:
-        print(f"\n(no speech-translation model at {ST_MODEL}; skipping translation)")
+        print(f"\n(no speech-translation model at {bundled('st')}; skipping translation)")
     else:
         spk = translation["speaker"]
         print(f"\nSpeech translation, French in an unseen voice ({spk['espeak_variant']}, F0 x{spk['f0_scale']}, "

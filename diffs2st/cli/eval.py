@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL
 from ..errors import DataError
 from ..evaluation import KINDS, evaluate, plan_items, rejudge_asr
 from ..judges import ASR_CHOICES, DEFAULT_ASR
@@ -26,10 +26,10 @@ def _run(args) -> int:
         previous = Path(args.rejudge_from)
         if not previous.is_file():
             raise DataError(f"no stored report at {previous}")
-        summary, rows = rejudge_asr(args.kind, items, json.loads(previous.read_text())["per_utterance"], MelConfig(),
+        summary, rows = rejudge_asr(args.kind, items, json.loads(previous.read_text())["per_utterance"], DEFAULT_MEL,
                                     jobs=args.jobs)
     else:
-        summary, rows = evaluate(args.kind, items, MelConfig(), jobs=args.jobs, asr=args.asr)
+        summary, rows = evaluate(args.kind, items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr)
     system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
     meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
             "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],

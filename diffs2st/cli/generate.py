@@ -36,7 +36,7 @@ def _digits(args) -> int:
     if args.classifier is not None:
         classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
         model.check_classifier(classifier)
-    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
+    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters, mel=model.config.mel)
     digits = [args.digit] * args.n if args.digit is not None else [i % 10 for i in range(args.n)]
     start = time.perf_counter()
     mels = model.generate(digits, sampler=args.sampler, steps=args.steps, guidance=args.guidance, seed=args.seed,

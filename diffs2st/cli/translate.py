@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from ..errors import AudioError, ConfigError, OutputPathError
-from ..pretrained import PRETRAINED_DIR
 from .main import add_command
 from .transcribe import source_inputs
 
@@ -189,8 +188,8 @@ def register(subparsers) -> None:
     parser.add_argument("--temperature", type=float, default=None,
                         help="scale of the decoder's starting noise (lower: cleaner, less varied; default: the "
                              "measured best, diffs2st.s2st.translator.DEFAULT_TEMPERATURE)")
-    parser.add_argument("--model", default=str(PRETRAINED_DIR),
-                        help="folder with st/, speaker-encoder/, synthesizer/, vocoder/")
+    parser.add_argument("--model", help="folder with st/, speaker-encoder/, synthesizer/, vocoder/ (default: the "
+                                        "bundled models, in $DIFFS2ST_PRETRAINED or the repository's pretrained/)")
     parser.add_argument("--vocoder", default=None, help="override the vocoder: checkpoint folder or 'griffin-lim'")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--json", action="store_true", help="print the single-file result as JSON")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.io import load_audio
+from ..audio.mel import DEFAULT_MEL
 from ..errors import Diffs2stError
 
 FLITE_VOICES = ("slt", "awb", "rms", "kal16")
@@ -45,7 +46,7 @@ def _run_to_wave(command: list[str], out_path: Path, sample_rate: int, what: str
 
 
 def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_minute: int = 150,
-           pitch: int = 50, sample_rate: int = 16000) -> np.ndarray:
+           pitch: int = 50, sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak ``text`` with espeak-ng voice ``voice`` (e.g. ``fr``) and optional variant (e.g. ``f3``, ``m2``)."""
     program = _require("espeak-ng", "espeak-ng")
     if not text.strip():
@@ -60,7 +61,8 @@ def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_m
         return _run_to_wave(command, out, sample_rate, f"espeak-ng -v {name}")
 
 
-def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0, sample_rate: int = 16000) -> np.ndarray:
+def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0,
+          sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak English ``text`` with a flite voice (one of `FLITE_VOICES`); ``duration_stretch`` > 1 is slower."""
     program = _require("flite", "flite")
     if voice not in FLITE_VOICES:
@@ -76,7 +78,8 @@ def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0, sample_r
         return _run_to_wave(command, out, sample_rate, f"flite -voice {voice}")
 
 
-def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0, sample_rate: int = 16000) -> np.ndarray:
+def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0,
+             sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak English ``text`` with a festival voice (one of `FESTIVAL_VOICES`) through ``text2wave``."""
     program = _require("text2wave", "festival")
     if voice not in FESTIVAL_VOICES:

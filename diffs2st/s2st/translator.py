@@ -25,7 +25,7 @@ import torch
 from ..audio import split_on_silence
 from ..checkpoint import load_model
 from ..errors import CheckpointError, ConfigError
-from ..pretrained import PRETRAINED_DIR
+from ..pretrained import ENVIRONMENT_VARIABLE, pretrained_dir
 from ..vocoders import load_vocoder
 from .synthesizer import AcousticSynthesizer
 
@@ -78,9 +78,11 @@ def load_components(directory: Path, kinds: dict[str, type], vocoder: str | None
                if not (directory / name / "model.safetensors").is_file()]
     if missing:
         raise CheckpointError(f"{directory} lacks the trained component(s) {', '.join(missing)} "
-                              f"(expected {', '.join(f'{c}/' for c in [*kinds, 'vocoder'])})")
+                              f"(expected {', '.join(f'{c}/' for c in [*kinds, 'vocoder'])}; name another folder with "
+                              f"--model or set {ENVIRONMENT_VARIABLE})")
     parts = {name: load_model(directory / name, kind) for name, kind in kinds.items()}
-    return parts, load_vocoder(vocoder or directory / "vocoder")
+    synthesizer_mel = list(parts.values())[-1].config.mel  # the last kind is the synthesizer whose mels it inverts
+    return parts, load_vocoder(vocoder or directory / "vocoder", mel=synthesizer_mel)
 
 
 def check_speaker_fit(synthesizer: AcousticSynthesizer, speaker_encoder, others: tuple = ()) -> None:
@@ -131,9 +133,11 @@ class Translator:
         self.mel = synthesizer.mel
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike = PRETRAINED_DIR, vocoder: str | None = None) -> Translator:
+    def from_pretrained(cls, directory: str | os.PathLike | None = None, vocoder: str | None = None) -> Translator:
         """Load ``directory``/{direct-st (or st, `direct_translator_name`), speaker-encoder, synthesizer, vocoder};
-        ``vocoder`` overrides the last one (a checkpoint directory or "griffin-lim")."""
+        ``vocoder`` overrides the last one (a checkpoint directory or "griffin-lim"). The directory defaults to the
+        bundled models (`pretrained.pretrained_dir`, read at call time)."""
+        directory = Path(directory or pretrained_dir())
         from ..speaker import SpeakerEncoder
         from ..translation import SpeechTranslator
 
@@ -205,9 +209,10 @@ class CascadeTranslator:
         self.mel = tts.mel
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike = PRETRAINED_DIR,
+    def from_pretrained(cls, directory: str | os.PathLike | None = None,
                         vocoder: str | None = None) -> CascadeTranslator:
-        """Load ``directory``/{st, text-mt, speaker-encoder, cascade-tts, vocoder}."""
+        """Load ``directory``/{st, text-mt, speaker-encoder, cascade-tts, vocoder} (default: the bundled models)."""
+        directory = Path(directory or pretrained_dir())
         from ..speaker import SpeakerEncoder
         from ..translation import SpeechTranslator
         from ..translation.text import TextTranslator

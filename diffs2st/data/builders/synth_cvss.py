@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...audio import MelConfig, save_audio
+from ...audio import DEFAULT_MEL, save_audio
 from ...errors import DataError
 from ..manifest import S2STRecord, write_manifest
 from ..speakers import SpeakerSpec, sample_speakers, sample_unseen_speakers, speak_english, speak_french
@@ -32,7 +32,7 @@ class PairJob:
 
 
 def render_pair(job: PairJob) -> None:
-    mel = MelConfig()
+    mel = DEFAULT_MEL  # corpora are written at the project's front-end rate
     save_audio(job.src_path, finish_audio(speak_french(job.fr, job.speaker)), mel.sample_rate)
     save_audio(job.tgt_path, finish_audio(speak_english(job.en, job.speaker)), mel.sample_rate)
 
