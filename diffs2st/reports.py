@@ -62,6 +62,30 @@ def histogram_grid(rows: Sequence[dict], path: str | os.PathLike, title: str) ->
     return save_figure(figure, path, dpi=100)
 
 
+def mean_and_standard_error(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample standard deviation / sqrt(n)); the error is nan below 2 values."""
+    values = np.asarray(values, dtype=float)
+    error = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
+    return float(values.mean()), error
+
+
+def format_mean_error(mean: float, error: float, digits: int = 3, signed: bool = False) -> str:
+    """``mean ± error`` as reports print it, e.g. ``+0.015 ± 0.005`` (``signed``) or ``0.42 ± 0.01``."""
+    return f"{mean:{'+' if signed else ''}.{digits}f} ± {error:.{digits}f}"
+
+
+def write_json(path: str | os.PathLike, document: dict) -> Path:
+    """A report's JSON (indented, newline-terminated), written atomically."""
+    atomic_write_bytes(path, (json.dumps(document, indent=2, default=str) + "\n").encode())
+    return Path(path)
+
+
+def write_markdown(path: str | os.PathLike, lines: Sequence[str] | str) -> Path:
+    """A report's Markdown, from its text or its lines (joined by newlines, as given), written atomically."""
+    atomic_write_bytes(path, (lines if isinstance(lines, str) else "\n".join(lines)).encode())
+    return Path(path)
+
+
 def report_heading(title: str, command: str) -> list[str]:
     """Markdown lines every report starts with: the title and the command that reproduces it."""
     return [f"# {title}", "", "Reproduce with:", "", "```bash", command, "```", ""]
@@ -73,13 +97,12 @@ def write_report(out_dir: str | os.PathLike, name: str, title: str, summary: dic
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / f"{name}.json", "markdown": out_dir / f"{name}.md"}
-    document = {**meta, "summary": summary, "ceiling": ceiling, "per_utterance": rows}
-    atomic_write_bytes(paths["json"], (json.dumps(document, indent=2, default=str) + "\n").encode())
+    write_json(paths["json"], {**meta, "summary": summary, "ceiling": ceiling, "per_utterance": rows})
     plot = histogram_grid(rows, out_dir / f"{name}_distributions.png", title)
     lines = report_heading(title, meta["command"]) if meta.get("command") else [f"# {title}", ""]
     lines += [f"{len(rows)} utterances. " + " ".join(notes), "", markdown_table(summary, ceiling), ""]
     if plot:
         lines += [f"![per-utterance distributions]({plot.name})", ""]
         paths["plot"] = plot
-    atomic_write_bytes(paths["markdown"], "\n".join(lines).encode())
+    write_markdown(paths["markdown"], lines)
     return paths
