@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import AudioError, ConfigError
 from ..registry import Registry
 
 VADS: Registry[type] = Registry("voice activity detector")
@@ -172,8 +172,6 @@ class Segmenter:
     def push(self, samples: np.ndarray) -> list[SpeechSegment]:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         if samples.size and not np.isfinite(samples).all():
-            from ..errors import AudioError
-
             raise AudioError("the audio contains NaN or infinite samples")
         self.buffer = np.concatenate([self.buffer, samples])
         self.pending = np.concatenate([self.pending, samples])
