@@ -18,10 +18,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from diffs2st.audio import MelConfig
+from diffs2st.audio import DEFAULT_MEL
 from diffs2st.evaluation import evaluate, plan_items, rejudge_asr
 from diffs2st.judges import ASR_CHOICES, DEFAULT_ASR
-from diffs2st.reports import report_heading, write_report
+from diffs2st.reports import report_heading, write_json, write_markdown, write_report
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
 COLUMNS = [("asr_bleu", "ASR-BLEU"), ("asr_chrf", "ASR-chrF"), ("asr_wer", "ASR-WER"),
@@ -73,23 +73,39 @@ def main() -> int:
     parser.add_argument("--rejudge-from", default=None, metavar="DIR",
                         help="folder of ceiling-<split>.json made under the pocketsphinx-only judge: run only "
                              "Moonshine, carry the other scores over (`diffs2st.evaluation.rejudge_asr`)")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="only rewrite ceilings.md from a stored ceilings.json (no judging)")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(Path(args.render).read_text()), Path(args.out)))
+        return 0
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    results = {}
-    for split in SPLITS:
-        manifest = Path(args.corpus) / f"{split}.jsonl"
-        items = plan_items("s2st", manifest, None, reference=True, limit=args.limit)
-        if args.rejudge_from:
-            stored = json.loads(Path(args.rejudge_from, f"ceiling-{split}.json").read_text())["per_utterance"]
-            summary, rows = rejudge_asr("s2st", items, stored, MelConfig(), jobs=args.jobs)
-        else:
-            summary, rows = evaluate("s2st", items, MelConfig(), jobs=args.jobs, asr=args.asr)
-        write_report(args.out, f"ceiling-{split}", f"synth-cvss {split}: reference audio (ceiling)", summary, rows,
-                     {"kind": "s2st", "manifest": str(manifest), "system": "reference",
-                      "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
-                      "command": command})
-        results[split] = {"utterances": len(rows), **summary, "hard_voices": hard_voices(rows, summary)}
-    Path(args.out, "ceilings.json").write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")
+    results = {split: judge_split(split, args, command) for split in SPLITS}
+    write_json(Path(args.out, "ceilings.json"), {"command": command, "results": results})
+    print(render({"command": command, "results": results}, Path(args.out)))
+    return 0
+
+
+def judge_split(split: str, args, command: str) -> dict:
+    """Judge one split's reference audio (or re-judge its stored report), write ceiling-<split>.{json,md,png};
+    returns the split's summary line."""
+    manifest = Path(args.corpus) / f"{split}.jsonl"
+    items = plan_items("s2st", manifest, None, reference=True, limit=args.limit)
+    if args.rejudge_from:
+        stored = json.loads(Path(args.rejudge_from, f"ceiling-{split}.json").read_text())["per_utterance"]
+        summary, rows = rejudge_asr("s2st", items, stored, DEFAULT_MEL, jobs=args.jobs)
+    else:
+        summary, rows = evaluate("s2st", items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr)
+    write_report(args.out, f"ceiling-{split}", f"synth-cvss {split}: reference audio (ceiling)", summary, rows,
+                 {"kind": "s2st", "manifest": str(manifest), "system": "reference",
+                  "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
+                  "command": command})
+    return {"utterances": len(rows), **summary, "hard_voices": hard_voices(rows, summary)}
+
+
+def render(report: dict, out: Path) -> str:
+    """ceilings.md from the ceilings.json document {command, results}; returns the text."""
+    command, results = report["command"], report["results"]
     lines = [*report_heading("synth-cvss ceilings (reference English audio scored by the judges)", command),
              "SIM same speaker: Resemblyzer cosine between two different reference utterances of one speaker; "
              "SIM wrong speaker: the same against another speaker's reference; SIM to French source: reference "
@@ -103,9 +119,9 @@ def main() -> int:
               "(`diffs2st.judges.normalize_text`); pocketsphinx's columns are kept beside them for continuity."]
     for split, result in results.items():
         lines += voice_lines(split, result)
-    Path(args.out, "ceilings.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    text = "\n".join(lines) + "\n"
+    write_markdown(out / "ceilings.md", text)
+    return text
 
 
 if __name__ == "__main__":
