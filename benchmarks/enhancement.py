@@ -18,7 +18,6 @@ system's per-utterance scores from an existing enhancement-<name>.json made with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shlex
 import sys
@@ -30,14 +29,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import MelConfig, load_audio, save_audio
+from diffs2st.audio import DEFAULT_MEL, load_audio, save_audio
 from diffs2st.data.manifest import EnhancementRecord, read_manifest, resolve_audio
 from diffs2st.enhancement import ENHANCERS, build_enhancer
 from diffs2st.errors import ConfigError
 from diffs2st.evaluation import evaluate, plan_items
-from diffs2st.plotting import save_figure
-from diffs2st.pretrained import ENHANCE_CLASSIFIER, ENHANCE_CONDITIONAL, ENHANCE_PRIOR
-from diffs2st.reports import report_heading, write_report
+from diffs2st.digests import checkpoint_sha256
+from diffs2st.plotting import save_figure, subplots
+from diffs2st.pretrained import bundled
+from diffs2st.reports import (format_mean_error, mean_and_standard_error, report_heading, write_json, write_markdown,
+                              write_report)
 
 METRICS = ("pesq", "estoi", "si_sdr", "dnsmos_ovrl", "sim_to_clean")
 SWEEP_METRICS = ("pesq", "estoi", "si_sdr")
@@ -60,21 +61,22 @@ def parse_system(text: str) -> tuple[str, str, dict]:
 
 def default_systems() -> list[str]:
     systems = ["noisy", "spectral-gating", "deepfilternet3"]
-    if (ENHANCE_CONDITIONAL / "model.safetensors").is_file():
+    classifier = bundled("enhance-classifier")
+    if (bundled("enhance-conditional") / "model.safetensors").is_file():
         systems.append("score-conditional")
-        if (ENHANCE_CLASSIFIER / "model.safetensors").is_file():
+        if (classifier / "model.safetensors").is_file():
             # Scale 1 for the one-step sampler: on a separate dev set (synth-noisy --seed 7, 60 seen-noise records)
             # scales 0/1/3/10 gave PESQ 2.246/2.247/2.180/1.807, SI-SDR 13.8/13.5/12.5/9.0 dB.
-            systems.append(f"score-conditional+guidance=score-conditional,classifier={ENHANCE_CLASSIFIER},"
+            systems.append(f"score-conditional+guidance=score-conditional,classifier={classifier},"
                            "guidance_scale=1.0")
-    if (ENHANCE_PRIOR / "model.safetensors").is_file():
+    if (bundled("enhance-prior") / "model.safetensors").is_file():
         systems.append("score-prior")
     return systems
 
 
 def enhance_all(enhancer, manifest: Path, records, out_dir: Path, desc: str) -> float:
     """Enhance every noisy input into out_dir/<id>.wav; returns RTF (wall seconds / audio seconds)."""
-    rate = MelConfig().sample_rate
+    rate = enhancer.sample_rate
     enhancer(load_audio(resolve_audio(manifest, records[0].noisy_audio), rate, max_seconds=None))  # warm-up
     elapsed = seconds = 0.0
     for record in tqdm(records, desc=desc, leave=False):
@@ -103,11 +105,11 @@ def checkpoint_digests(method: str, options: dict) -> dict[str, str]:
     so that a report is reused only while the same weights and settings are in place; {} for the baselines."""
     if not method.startswith("score-"):
         return {}
-    folders = {"checkpoint": options.get("checkpoint") or ENHANCERS.get(method).default_checkpoint}
+    folders = {"checkpoint": options.get("checkpoint") or bundled(ENHANCERS.get(method).default_checkpoint)}
     if options.get("classifier"):
         folders["classifier"] = options["classifier"]
-    return {f"{role}/{name}": hashlib.sha256((Path(folder) / name).read_bytes()).hexdigest()
-            for role, folder in folders.items() for name in ("config.yaml", "model.safetensors")}
+    return {f"{role}/{name}": digest for role, folder in folders.items()
+            for name, digest in checkpoint_sha256(folder).items()}
 
 
 def reusable(path: Path, manifest: Path, ids: list[str], method: str, options: dict) -> dict | None:
@@ -136,9 +138,9 @@ def score_system(name: str, method: str, options: dict, manifest: Path, records,
     else:
         out_dir = scratch / name
         out_dir.mkdir()
-        rtf = enhance_all(build_enhancer(method, MelConfig(), **options), manifest, records, out_dir, name)
+        rtf = enhance_all(build_enhancer(method, **options), manifest, records, out_dir, name)
         items = plan_items("enhance", manifest, out_dir, limit=args.limit)
-    summary, rows = evaluate("enhance", items, MelConfig(), jobs=args.jobs)
+    summary, rows = evaluate("enhance", items, DEFAULT_MEL, jobs=args.jobs)  # the corpus's rate
     summary["rtf"] = rtf
     write_report(args.out, f"enhancement-{name}", f"synth-noisy test: {name}", summary, rows,
                  {"kind": "enhance", "manifest": str(manifest), "system": name, "method": method,
@@ -156,9 +158,9 @@ def sweep(systems, manifest: Path, records, args, scratch: Path) -> dict:
         for steps in args.sweep_steps:
             out_dir = scratch / f"sweep-{name}-{steps}"
             out_dir.mkdir()
-            enhancer = build_enhancer(method, MelConfig(), **{**options, "steps": steps})
+            enhancer = build_enhancer(method, **{**options, "steps": steps})
             rtf = enhance_all(enhancer, manifest, records, out_dir, f"{name} {steps} steps")
-            summary, _ = evaluate("enhance", plan_items("enhance", manifest, out_dir, limit=len(records)), MelConfig(),
+            summary, _ = evaluate("enhance", plan_items("enhance", manifest, out_dir, limit=len(records)), DEFAULT_MEL,
                                   jobs=args.jobs, progress=False)
             results[name].append({"steps": steps, "rtf": rtf, **{m: summary.get(m) for m in SWEEP_METRICS}})
             print(f"{name} steps {steps}: " + ", ".join(f"{k} {v:.3f}" for k, v in results[name][-1].items()
@@ -167,11 +169,9 @@ def sweep(systems, manifest: Path, records, args, scratch: Path) -> dict:
 
 
 def plot_sweep(results: dict, baselines: dict, path: Path) -> Path | None:
-    import matplotlib.pyplot as plt
-
     if not results:
         return None
-    figure, axes = plt.subplots(1, len(SWEEP_METRICS) + 1, figsize=(4.2 * (len(SWEEP_METRICS) + 1), 3.4))
+    figure, axes = subplots(1, len(SWEEP_METRICS) + 1, figsize=(4.2 * (len(SWEEP_METRICS) + 1), 3.4))
     for axis, metric in zip(axes, SWEEP_METRICS + ("rtf",)):
         for name, points in results.items():
             axis.plot([p["steps"] for p in points], [p[metric] for p in points], marker="o", label=name)
@@ -198,7 +198,7 @@ def paired_difference(ours: list[dict], theirs: list[dict], metric: str, keep) -
     gaps = gaps[np.isfinite(gaps)]
     if gaps.size < 2:
         return "too few paired records"
-    return f"paired difference {gaps.mean():+.3f} ± {gaps.std(ddof=1) / np.sqrt(gaps.size):.3f} s.e. over {gaps.size}"
+    return f"paired difference {format_mean_error(*mean_and_standard_error(gaps), signed=True)} s.e. over {gaps.size}"
 
 
 def goals(groups: dict, rtf: dict, rows: dict, heldout: set[str], name: str,
@@ -238,7 +238,13 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse per-system reports made on the same records")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="torch threads while enhancing (RTF)")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="only rewrite enhancement.md from a stored enhancement.json and the per-system reports "
+                             "beside it in --out (no enhancing or judging)")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(Path(args.render).read_text()), Path(args.out)))
+        return 0
     torch.set_num_threads(args.threads)
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     manifest = Path(args.manifest)
@@ -267,14 +273,30 @@ def main() -> int:
             ids = {r.id for r in sweep_records}
             report = json.loads((out / f"enhancement-{name}.json").read_text())["per_utterance"]
             baselines[name] = {m: float(np.nanmean([r[m] for r in report if r["id"] in ids])) for m in SWEEP_METRICS}
-    plot = plot_sweep(sweep_results, baselines, out / "enhancement.png")
-    (out / "enhancement.json").write_text(json.dumps(
-        {"command": command, "heldout": sorted(heldout), "threads": args.threads, "results": results,
-         "sweep": {"records": len(sweep_records), "results": sweep_results, "baselines": baselines}},
-        indent=2) + "\n")
+    plot_sweep(sweep_results, baselines, out / "enhancement.png")
+    report = {"command": command, "heldout": sorted(heldout), "threads": args.threads, "records": len(records),
+              "results": results, "sweep": {"records": len(sweep_records), "results": sweep_results,
+                                            "baselines": baselines}}
+    write_json(out / "enhancement.json", report)
+    print(render(report, out, per_utterance))
+    return 0
+
+
+def render(report: dict, out: Path, per_utterance: dict[str, list[dict]] | None = None) -> str:
+    """enhancement.md from the enhancement.json document and each system's per-utterance rows (read from its
+    enhancement-<name>.json in ``out`` when not given); returns the text."""
+    command, results, heldout = report["command"], report["results"], set(report["heldout"])
+    if per_utterance is None:
+        per_utterance = {name: json.loads((out / f"enhancement-{name}.json").read_text())["per_utterance"]
+                         for name in results}
+    records = report.get("records") or sum(  # reports before "records" was stored: the two family groups
+        next(iter(results.values()))["groups"].get(group, {}).get("n", 0) for group in ("seen families",
+                                                                                      "held-out family"))
+    sweep_records, sweep_results, baselines = (report["sweep"]["records"], report["sweep"]["results"],
+                                               report["sweep"]["baselines"])
     lines = [*report_heading("Speech enhancement on synth-noisy test", command),
-             f"{len(records)} test records; held-out noise family (never in train): "
-             f"{', '.join(sorted(heldout)) or 'none marked'}. RTF with {args.threads} torch threads on this "
+             f"{records} test records; held-out noise family (never in train): "
+             f"{', '.join(sorted(heldout)) or 'none marked'}. RTF with {report['threads']} torch threads on this "
              "machine's CPU. All scores against the clean reference.", ""]
     reused = {name: r["made_by"] for name, r in results.items() if r["made_by"] != command}
     if reused:
@@ -282,7 +304,7 @@ def main() -> int:
         lines += [f"- {name}: `{made_by}`" for name, made_by in reused.items()] + [""]
     groups = {name: result["groups"] for name, result in results.items()}
     rtfs = {name: result["rtf"] for name, result in results.items()}
-    ours = [name for name, method, _ in systems if method.startswith("score-")]
+    ours = [name for name, result in results.items() if result["method"].startswith("score-")]
     if ours and "deepfilternet3" in results:
         lines += ["## Goals (ours vs DeepFilterNet3)", ""]
         for name in ours:
@@ -298,7 +320,7 @@ def main() -> int:
                              f"{g['dnsmos_ovrl']:.3f} | {g['sim_to_clean']:.3f} | {result['rtf']:.3f} |")
         lines.append("")
     if sweep_results:
-        lines += [f"## Quality vs sampling steps (first {len(sweep_records)} records)", "",
+        lines += [f"## Quality vs sampling steps (first {sweep_records} records)", "",
                   "| system | steps | PESQ | ESTOI | SI-SDR (dB) | RTF |", "| --- | --- | --- | --- | --- | --- |"]
         for name, value in baselines.items():
             lines.append(f"| {name} | - | {fmt(value['pesq'])} | {fmt(value['estoi'])} | {fmt(value['si_sdr'], 2)} | - |")
@@ -306,12 +328,10 @@ def main() -> int:
             for p in points:
                 lines.append(f"| {name} | {p['steps']} | {fmt(p['pesq'])} | {fmt(p['estoi'])} | {fmt(p['si_sdr'], 2)} | "
                              f"{p['rtf']:.3f} |")
-        lines.append("")
-        if plot:
-            lines += [f"![quality vs steps]({plot.name})", ""]
-    (out / "enhancement.md").write_text("\n".join(lines))
-    print("\n".join(lines))
-    return 0
+        lines += ["", "![quality vs steps](enhancement.png)", ""]
+    text = "\n".join(lines)
+    write_markdown(out / "enhancement.md", text)
+    return text
 
 
 if __name__ == "__main__":
