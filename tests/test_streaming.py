@@ -88,6 +88,23 @@ def test_segments_are_ordered_padded_and_never_overlap():
     assert covered[on].all()  # every loud sample is in a segment
 
 
+def test_a_guess_comes_before_each_final_segment_and_is_replaced_when_speech_goes_on():
+    wave = np.concatenate([bursts(4.6, on=1.5, off=0.8), bursts(3.18, on=1.5, off=0.18),  # pauses 0.8 s, then 0.18 s
+                           np.zeros(RATE // 2, np.float32)])
+    segmenter, events = Segmenter(build_vad("energy", RATE), speculate_seconds=0.13), []
+    for start in range(0, wave.size, 640):
+        events += segmenter.push(wave[start:start + 640])
+    events += segmenter.flush()
+    finals = [e for e in events if e.final]
+    assert [(f.start, f.end) for f in finals] == spans(segment_wave(wave, "energy", RATE))  # guesses change nothing
+    guesses = [g for g in events if not g.final]
+    kept = [g for g in guesses if any((g.start, g.end) == (f.start, f.end) for f in finals)]
+    assert len(finals) == 3 and len(kept) == 3 and len(guesses) == 4  # the 0.18 s pause's guess is dropped
+    for guess in kept:
+        final = next(f for f in finals if f.start == guess.start)
+        assert guess.decided < final.decided and np.array_equal(guess.wave, final.wave)
+
+
 def test_vad_registry_and_options_fail_clearly():
     assert set(VADS.names()) >= {"silero", "webrtc", "energy"}
     with pytest.raises(ConfigError, match="known: .*silero"):
@@ -174,6 +191,10 @@ def test_stream_yields_each_segment_with_times_text_audio_and_latency(tmp_path, 
     assert [s.tgt_text for s in fixed] == [s.tgt_text for s in segments]
     assert not np.allclose(fixed[0].wave, segments[0].wave)
     assert list(translator.stream(iter([np.zeros(RATE, np.float32)] * 3), steps=1)) == []
+    # translating on a guess (the default) hands out the same segments as waiting for the whole pause
+    waited = list(translator.stream(iter(chunks), steps=1, speculate_seconds=None))
+    assert [(s.start, s.end, s.tgt_text) for s in waited] == [(s.start, s.end, s.tgt_text) for s in segments]
+    assert all(np.array_equal(a.wave, b.wave) for a, b in zip(waited, segments))
 
 
 def test_keep_timing_places_segments_at_their_source_start():

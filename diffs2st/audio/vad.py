@@ -133,21 +133,29 @@ def build_vad(name: str, sample_rate: int):
 @dataclass(frozen=True)
 class SpeechSegment:
     """Samples ``[start, end)`` of the stream (padding included) and their audio; ``speech_end`` is the sample after
-    the last frame judged speech, ``decided`` the number of samples heard when the segment was closed."""
+    the last frame judged speech, ``decided`` the number of samples heard when the segment was closed. A segment
+    with ``final`` False is a guess (`Segmenter` ``speculate_seconds``): the segment as it will be if the silence
+    that has begun lasts; the final one follows, with the same bounds or (speech went on) others."""
 
     start: int
     end: int
     speech_end: int
     decided: int
     wave: np.ndarray
+    final: bool = True
 
 
 class Segmenter:
     """Streaming speech segmentation: ``push(samples)`` returns the segments finished by them, ``flush()`` the last
-    one. Segments are ordered, never overlap, and hold every sample judged speech (plus padding)."""
+    one. Segments are ordered, never overlap, and hold every sample judged speech (plus padding).
+
+    With ``speculate_seconds``, ``push`` also returns a guess (``final`` False) once a silence has lasted that long
+    (at least the padding): a caller can start work on it and keep the result if the final segment has the same
+    bounds, which saves the rest of ``min_silence_seconds`` of latency."""
 
     def __init__(self, vad, max_segment_seconds: float = 12.0, min_silence_seconds: float = 0.25,
-                 min_speech_seconds: float = 0.2, pad_seconds: float = 0.1) -> None:
+                 min_speech_seconds: float = 0.2, pad_seconds: float = 0.1,
+                 speculate_seconds: float | None = None) -> None:
         self.vad, frame, rate = vad, vad.frame_samples, vad.sample_rate
         if not pad_seconds < min_silence_seconds:
             raise ConfigError("pad_seconds must be shorter than min_silence_seconds (the padding is silence)")
@@ -155,6 +163,8 @@ class Segmenter:
         self.min_silence = max(1, round(min_silence_seconds * rate / frame))
         self.min_speech = max(1, round(min_speech_seconds * rate / frame))
         self.max_frames = int(max_segment_seconds * rate) // frame
+        self.speculate = None if speculate_seconds is None else max(  # the padding must have been heard
+            round(speculate_seconds * rate / frame), -(-self.pad // frame) + 1)
         if self.max_frames < 2 * self.min_silence:
             raise ConfigError(f"max_segment_seconds {max_segment_seconds:g} is too short for this VAD")
         self.vad.reset()
@@ -217,6 +227,12 @@ class Segmenter:
             return self._emit(self._padded_end(), heard)
         if heard - self.start_sample >= self.max_frames * frame:  # too long: cut at the least speech-like frame
             return self._cut(heard)
+        if index - self.last_speech == self.speculate and self.speculate < self.min_silence and (
+                self.speech_frames >= self.min_speech or self.continued):  # a silence has begun: a guess
+            end = self._padded_end()
+            return SpeechSegment(self.start_sample, end, (self.last_speech + 1) * frame, heard,
+                                 self.buffer[self.start_sample - self.buffer_start:end - self.buffer_start].copy(),
+                                 final=False)
         return None
 
     def _padded_end(self) -> int:
@@ -265,4 +281,4 @@ def segment_wave(wave: np.ndarray, vad: str | object = "silero", sample_rate: in
     segments = []
     for start in range(0, len(wave), chunk_samples):
         segments += segmenter.push(wave[start:start + chunk_samples])
-    return segments + segmenter.flush()
+    return [s for s in segments + segmenter.flush() if s.final]

@@ -38,6 +38,8 @@ from ..audio.vad import Segmenter, build_vad
 from ..errors import AudioError, AudioTooLongError, OutputPathError
 
 SPEAKER_MEMORY_SECONDS = 120.0
+# Start translating a segment once its silence has lasted this long (the VAD's padding must be heard first).
+SPECULATE_SECONDS = 0.13
 # A dubbed segment may be sped up by at most this factor to end by its source segment's end (keep_timing).
 MAX_STRETCH = 1.25
 
@@ -58,11 +60,13 @@ class StreamSegment:
     latency: float  # ready_at - speech_end
     compute_seconds: float  # wall seconds spent translating it (VAD excluded)
     timings: dict[str, float] = field(default_factory=dict)
+    wasted_seconds: float = 0.0  # compute spent since the previous segment on guesses that were dropped
 
     def row(self) -> dict:
         """JSON-ready fields (no audio)."""
         row = {name: getattr(self, name) for name in (
-            "index", "start", "end", "speech_end", "src_text", "tgt_text", "ready_at", "latency", "compute_seconds")}
+            "index", "start", "end", "speech_end", "src_text", "tgt_text", "ready_at", "latency", "compute_seconds",
+            "wasted_seconds")}
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()} | {
             "spoken": bool(self.wave.size), "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
@@ -73,43 +77,71 @@ class SpeakerTracker:
     def __init__(self, encoder, voice: np.ndarray | None = None, memory_seconds: float = SPEAKER_MEMORY_SECONDS):
         self.encoder, self.memory = encoder, memory_seconds
         self.fixed = encoder.embed_waves([voice]) if voice is not None else None
-        self.total, self.weight = None, 0.0
+        self.total = None  # decayed, duration-weighted sum of the embeddings heard
 
-    def update(self, wave: np.ndarray, seconds: float) -> torch.Tensor:
-        """Hear one more segment; the unit embedding (1, D) to use for it."""
+    def propose(self, wave: np.ndarray, seconds: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The unit embedding (1, D) to speak one more segment in, and the memory that includes it (give it to
+        `accept` once the segment is kept; a guess that is dropped leaves the memory as it was)."""
         if self.fixed is not None:
-            return self.fixed
+            return self.fixed, None
         embedding = self.encoder.embed_waves([wave])
-        decay = math.exp(-seconds / self.memory)
-        self.total = embedding * seconds if self.total is None else self.total * decay + embedding * seconds
-        self.weight = self.weight * decay + seconds
-        return torch.nn.functional.normalize(self.total, dim=-1)
+        total = embedding * seconds if self.total is None else \
+            self.total * math.exp(-seconds / self.memory) + embedding * seconds
+        return torch.nn.functional.normalize(total, dim=-1), total
+
+    def accept(self, total: torch.Tensor | None) -> None:
+        if total is not None:
+            self.total = total
 
 
 def stream_translate(translator, chunks: Iterable[np.ndarray], voice: np.ndarray | None = None, vad: str = "silero",
-                     max_segment_seconds: float = 12.0, min_silence_seconds: float = 0.25, seed: int = 0,
+                     max_segment_seconds: float = 12.0, min_silence_seconds: float = 0.25,
+                     speculate_seconds: float | None = SPECULATE_SECONDS, seed: int = 0,
                      **synthesis) -> Iterator[StreamSegment]:
     """`Translator.stream`: translate audio chunks segment by segment (see the module docstring). ``synthesis``
-    options (steps, voice_guidance, sampler, temperature, length_scale) go to `Translator.translate_segment`."""
+    options (steps, voice_guidance, sampler, temperature, length_scale) go to `Translator.translate_segment`.
+
+    With ``speculate_seconds`` (None: off) a segment is translated as soon as a silence has lasted that long, and
+    the result is handed out when the silence reaches ``min_silence_seconds`` (the segment is then final); if the
+    speaker goes on instead, the guess is dropped (its compute is the next segment's ``wasted_seconds``) and the
+    longer segment translated."""
     rate = translator.mel.sample_rate
     segmenter = Segmenter(build_vad(vad, rate), max_segment_seconds=max_segment_seconds,
-                          min_silence_seconds=min_silence_seconds)
+                          min_silence_seconds=min_silence_seconds, speculate_seconds=speculate_seconds)
     with torch.inference_mode():
         speaker = SpeakerTracker(translator.speaker_encoder, voice)
-    clock, heard, index = 0.0, 0, 0
+    clock, heard, index, wasted = 0.0, 0, 0, 0.0
+    guess = None  # (start, end, work) of the segment translated on a guess
 
-    def translate(found) -> StreamSegment:
-        nonlocal clock, index
+    def work(found) -> tuple:
+        """(result, compute seconds, the speaker memory with this segment)."""
         started = time.perf_counter()
         with torch.inference_mode():
-            embedding = speaker.update(found.wave, found.wave.size / rate)
+            embedding, memory = speaker.propose(found.wave, found.wave.size / rate)
         result = translator.translate_segment(found.wave, embedding, seed=seed + index, **synthesis)
-        elapsed = time.perf_counter() - started
-        clock += elapsed
+        return result, time.perf_counter() - started, memory
+
+    def handle(found) -> StreamSegment | None:
+        nonlocal clock, index, guess, wasted
+        if not found.final:
+            if guess is not None:  # an earlier guess for this segment: the speaker went on
+                wasted += guess[2][1]
+            guess = (found.start, found.end, work(found))
+            clock += guess[2][1]
+            return None
+        if guess is not None and guess[:2] == (found.start, found.end):
+            done = guess[2]
+        else:
+            wasted += guess[2][1] if guess is not None else 0.0
+            done = work(found)
+            clock += done[1]
+        result, elapsed, memory = done
+        speaker.accept(memory)
+        guess = None
         segment = StreamSegment(index, found.start / rate, found.end / rate, found.speech_end / rate,
                                 result.src_text, result.tgt_text, result.wave, result.mel, clock,
-                                clock - found.speech_end / rate, elapsed, result.timings)
-        index += 1
+                                clock - found.speech_end / rate, elapsed, result.timings, wasted)
+        index, wasted = index + 1, 0.0
         return segment
 
     for chunk in chunks:
@@ -120,9 +152,11 @@ def stream_translate(translator, chunks: Iterable[np.ndarray], voice: np.ndarray
         finished = segmenter.push(chunk)
         clock += time.perf_counter() - started
         for found in finished:
-            yield translate(found)
+            segment = handle(found)
+            if segment is not None:
+                yield segment
     for found in segmenter.flush():
-        yield translate(found)
+        yield handle(found)
 
 
 # -- reading long inputs ------------------------------------------------------------------------------------------
