@@ -28,12 +28,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import MelConfig, istft, load_audio, log_mel, reconstruct_phase, stft
-from diffs2st.audio.io import atomic_write_bytes
+from diffs2st.audio import DEFAULT_MEL, MelConfig, istft, load_audio, log_mel, reconstruct_phase, stft
 from diffs2st.data.manifest import S2STRecord, SpeechRecord, read_manifest, resolve_audio
 from diffs2st.judges import ASR_CHOICES, DEFAULT_ASR, build_judge
-from diffs2st.plotting import save_figure
-from diffs2st.reports import report_heading
+from diffs2st.plotting import save_figure, subplots
+from diffs2st.reports import format_mean_error, mean_and_standard_error, report_heading, write_json, write_markdown
 from diffs2st.vocoders import load_vocoder
 
 OUT_DIR = Path(__file__).parents[1] / "docs" / "benchmarks" / "vocoders"
@@ -115,7 +114,7 @@ def error_sources_markdown(results: dict, manifest: Path, count: int, command: s
              "original's on the same clips, ± its standard error.", "",
              "| resynthesis | WER ↓ | WER gap |", "| --- | --- | --- |"]
     for name, r in results.items():
-        gap = "—" if name == ERROR_SOURCE_ROWS[0] else f"{r['wer_gap']:+.3f} ± {r['wer_gap_se']:.3f}"
+        gap = "—" if name == ERROR_SOURCE_ROWS[0] else format_mean_error(r["wer_gap"], r["wer_gap_se"], signed=True)
         lines.append(f"| {name} | {r['wer']:.3f} | {gap} |")
     return "\n".join(lines + [""])
 
@@ -127,16 +126,14 @@ def add_wer_gaps(results: dict) -> None:
     for key in [k[len("clip_"):] for k in ceiling if k.startswith("clip_wer")]:
         original = np.asarray(ceiling[f"clip_{key}"])
         for r in results.values():
-            gap = np.asarray(r[f"clip_{key}"]) - original
-            r[f"{key}_gap"] = float(gap.mean())
-            r[f"{key}_gap_se"] = float(gap.std(ddof=1) / np.sqrt(gap.size)) if gap.size > 1 else float("nan")
+            r[f"{key}_gap"], r[f"{key}_gap_se"] = mean_and_standard_error(np.asarray(r[f"clip_{key}"]) - original)
 
 
 def goal_lines(results: dict, name: str) -> list[str]:
     """The issue's goals for the bundled vocoder ``name`` against the originals."""
     ours, original = results[name], results["original (ceiling)"]
     checks = [(f"WER within 2 points of the original ({original['wer']:.3f})", ours["wer_gap"] <= 0.02,
-               f"{ours['wer']:.3f} (gap {ours['wer_gap']:+.3f} ± {ours['wer_gap_se']:.3f} s.e.)")]
+               f"{ours['wer']:.3f} (gap {format_mean_error(ours['wer_gap'], ours['wer_gap_se'], signed=True)} s.e.)")]
     if "sim" in ours:  # not measured with --wer-only
         checks += [("SIM >= 0.95", ours["sim"] >= 0.95, f"{ours['sim']:.3f}"),
                    ("PESQ-WB >= 3.0", ours["pesq_wb"] >= 3.0, f"{ours['pesq_wb']:.2f}")]
@@ -157,12 +154,13 @@ def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled
              + (" WER pocketsphinx | gap pocketsphinx |" if second else ""), "|" + " --- |" * (9 if second else 7)]
     for name, r in results.items():
         rtf = "—" if r["rtf"] is None else f"{r['rtf']:.4f}"
-        gap = "—" if r["rtf"] is None else f"{r['wer_gap']:+.3f} ± {r['wer_gap_se']:.3f}"
+        gap = "—" if r["rtf"] is None else format_mean_error(r["wer_gap"], r["wer_gap_se"], signed=True)
         others = " | ".join(f"{r[key]:{form}}" if key in r else "—"
                             for key, form in (("sim", ".3f"), ("pesq_wb", ".2f"), ("dnsmos_ovrl", ".2f")))
         line = f"| {name} | {r['wer']:.3f} | {gap} | {others} | {rtf} |"
         if second:
-            gap = "—" if r["rtf"] is None else f"{r['wer_pocketsphinx_gap']:+.3f} ± {r['wer_pocketsphinx_gap_se']:.3f}"
+            gap = ("—" if r["rtf"] is None
+                   else format_mean_error(r["wer_pocketsphinx_gap"], r["wer_pocketsphinx_gap_se"], signed=True))
             line += f" {r['wer_pocketsphinx']:.3f} | {gap} |"
         lines.append(line)
     if bundled:
@@ -173,12 +171,7 @@ def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    figure, axis = subplots(figsize=(6.4, 3.6))
     for name, r in results.items():
         if r["rtf"] is None:
             axis.axhline(r["pesq_wb"], color="gray", linestyle="--", linewidth=1, label="original")
@@ -223,13 +216,14 @@ def main(argv: list[str] | None = None) -> int:
                             args.bundled, args.out_dir)
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(2)
-    mel = MelConfig()
+    mel = DEFAULT_MEL  # the corpus clips' front end; every vocoder compared must have been trained on it
     if args.error_sources and (len(args.checkpoint) != 1 or len(args.refine_iters or []) > 1):
         raise SystemExit("--error-sources takes exactly one --checkpoint and at most one --refine-iters value")
     items = [(load_audio(path, mel.sample_rate, max_seconds=None), text) for path, text in clips(args.manifest,
                                                                                                  args.limit)]
     if args.error_sources:
-        vocoder = load_vocoder(args.checkpoint[0], refine_iters=args.refine_iters[0] if args.refine_iters else None)
+        vocoder = load_vocoder(args.checkpoint[0], refine_iters=args.refine_iters[0] if args.refine_iters else None,
+                               mel=mel)
         if not hasattr(vocoder, "corrected_spectrum"):
             raise SystemExit(f"--error-sources needs an iSTFT vocoder, not {args.checkpoint[0]}")
         results = error_sources(vocoder, items, build_judge("asr", mel, recognizers=ASR_CHOICES["moonshine"]), mel)
@@ -241,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     judges = {} if args.wer_only else {name: build_judge(name, mel) for name in ("speaker", "pesq", "dnsmos")}
     judges["asr"] = build_judge("asr", mel, recognizers=ASR_CHOICES[args.asr])
     vocoders = {"original (ceiling)": None}
-    vocoders.update({f"griffin-lim-{n}": load_vocoder("griffin-lim", iters=n) for n in args.griffin_lim_iters})
+    vocoders.update({f"griffin-lim-{n}": load_vocoder("griffin-lim", iters=n, mel=mel) for n in args.griffin_lim_iters})
     for path in args.checkpoint:
-        vocoder = load_vocoder(path)
+        vocoder = load_vocoder(path, mel=mel)
         if hasattr(vocoder, "refine_iters") and args.refine_iters:
             for iters in args.refine_iters:  # one model, several inference settings: shallow copies share weights
                 vocoders[f"{path} +GL {iters}"] = copy.copy(vocoder)
@@ -276,8 +270,8 @@ def write_report(results: dict, manifest: Path, count: int, command: str, bundle
 def write_files(out_dir: Path, stem: str, report: dict, markdown: str) -> None:
     """``stem``.json and ``stem``.md in ``out_dir`` (atomically); the Markdown is printed too."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out_dir / f"{stem}.json", (json.dumps(report, indent=2) + "\n").encode())
-    atomic_write_bytes(out_dir / f"{stem}.md", markdown.encode())
+    write_json(out_dir / f"{stem}.json", report)
+    write_markdown(out_dir / f"{stem}.md", markdown)
     print(markdown)
 
 
