@@ -93,12 +93,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """`diffs2st app` in a subprocess on a free loopback port (clips limited to 20 s, uploads to 1 MB)."""
+    """`diffs2st app` in a subprocess on a free loopback port (clips limited to 20 s, uploads to 1 MB); its log must
+    hold no traceback at the end."""
     port = free_port()
     log = tmp_path_factory.mktemp("app") / "server.log"
     with open(log, "w") as handle:
         server = subprocess.Popen([sys.executable, "-m", "diffs2st", "app", "--port", str(port), "--max-seconds",
-                                   "20", "--max-upload-mb", "1", "--time-limit", "60"],
+                                   "20", "--max-upload-mb", "1"],
                                   stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 240

@@ -9,7 +9,6 @@ only. Every failure shows as a one-line message in the tab's status box, never a
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import gradio as gr
 
@@ -19,7 +18,6 @@ from .service import (DIGIT_SAMPLERS, ENHANCE_METHODS, MAX_DIGIT_CLIPS, STEP_RAN
                       render_spectrograms)
 
 LOG = logging.getLogger(__name__)
-CSS = ".status-error { color: var(--error-text-color); }"
 
 
 def _message(error: Exception) -> str:
@@ -28,10 +26,6 @@ def _message(error: Exception) -> str:
         return f"**Error:** {error}"
     LOG.exception("request failed")
     return f"**Error:** the server failed on this request ({type(error).__name__}); details are in its log"
-
-
-def _status(text: str, error: bool = False):
-    return gr.update(value=text, elem_classes=["status-error"] if error else [])
 
 
 def _examples(prefix: str) -> list[str]:
@@ -63,7 +57,8 @@ def _translate_tab(service: AppService) -> None:
                 steps = gr.Slider(*STEP_RANGE["translate"], value=4, step=1, label="Sampling steps")
                 guidance = gr.Slider(0.0, 5.0, value=1.0, step=0.1, label="Voice guidance")
             button = gr.Button("Translate", variant="primary", elem_id="translate-button")
-            status = gr.Markdown(_limits_note(limits, limits.translate_max_seconds), elem_id="translate-status")
+            status = gr.Markdown(_limits_note(limits, limits.translate_max_seconds), label="status",
+                                 elem_id="translate-status")
             gr.Examples(_examples("fr_"), inputs=[source], label="Examples: French in voices no model trained on")
         with gr.Column():
             english = gr.Audio(label="English speech", type="numpy", interactive=False, buttons=["download"],
@@ -72,19 +67,20 @@ def _translate_tab(service: AppService) -> None:
             src_text = gr.Textbox(label="French transcript", interactive=False, elem_id="translate-french")
             image = gr.Image(label="Log-mel: source and output", show_label=False, type="pil", interactive=False,
                              buttons=["download", "fullscreen"], elem_id="translate-mels")
-            timings = gr.Markdown(elem_id="translate-timings")
+            timings = gr.Markdown(label="timings", elem_id="translate-timings")
 
-    def run(audio, reference, n_steps, voice_guidance):
+    def run(french_speech, voice_reference, steps, voice_guidance):
         try:
-            out = service.translate(audio, reference, steps=int(n_steps), voice_guidance=float(voice_guidance))
+            out = service.translate(french_speech, voice_reference, steps=int(steps),
+                                    voice_guidance=float(voice_guidance))
             picture = render_spectrograms([out.source_mel, out.mel], ["source (French)", "output (English)"],
                                           service.mel)
         except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a traceback
-            return None, "", "", "", None, _status(_message(error), error=True)
+            return None, "", "", "", None, _message(error)
         total = out.timings.get("total", 0.0)
         note = f"Translated {out.input_seconds:.2f} s of French in {total:.2f} s."
         return ((out.sample_rate, out.wave), out.tgt_text, out.src_text, _timings_table(out.timings, out.input_seconds),
-                picture, _status(note))
+                picture, note)
 
     button.click(run, [source, voice, steps, guidance], [english, tgt_text, src_text, timings, image, status],
                  api_name="translate", concurrency_id="compute")
@@ -100,7 +96,8 @@ def _enhance_tab(service: AppService) -> None:
             method = gr.Radio(list(ENHANCE_METHODS), value=ENHANCE_METHODS[0], label="Method",
                               elem_id="enhance-method")
             button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
-            status = gr.Markdown(_limits_note(limits, limits.enhance_max_seconds), elem_id="enhance-status")
+            status = gr.Markdown(_limits_note(limits, limits.enhance_max_seconds), label="status",
+                                 elem_id="enhance-status")
             gr.Examples(_examples("noisy_"), inputs=[noisy], label="Example: French speech in pink noise, 5 dB SNR")
         with gr.Column():
             clean = gr.Audio(label="Enhanced speech", type="numpy", interactive=False, buttons=["download"],
@@ -108,15 +105,16 @@ def _enhance_tab(service: AppService) -> None:
             image = gr.Image(label="Log-mel: before and after", show_label=False, type="pil", interactive=False,
                              buttons=["download", "fullscreen"], elem_id="enhance-mels")
 
-    def run(audio, name):
+    def run(noisy_speech, method_name):
+        name = method_name
         try:
-            out = service.enhance(audio, name)
+            out = service.enhance(noisy_speech, name)
             picture = render_spectrograms([out.noisy_mel, out.mel], ["noisy", f"enhanced ({name})"], service.mel)
         except Exception as error:  # noqa: BLE001
-            return None, None, _status(_message(error), error=True)
+            return None, None, _message(error)
         seconds = out.wave.size / out.sample_rate
         return ((out.sample_rate, out.wave), picture,
-                _status(f"Enhanced {seconds:.2f} s with {name} in {out.seconds:.2f} s."))
+                f"Enhanced {seconds:.2f} s with {name} in {out.seconds:.2f} s.")
 
     button.click(run, [noisy, method], [clean, image, status], api_name="enhance", concurrency_id="compute")
 
@@ -133,7 +131,7 @@ def _digits_tab(service: AppService) -> None:
             guidance = gr.Slider(0.0, 5.0, value=2.0, step=0.5, label="Guidance weight w")
             button = gr.Button("Generate", variant="primary", elem_id="digits-button")
             status = gr.Markdown(f"Up to {MAX_DIGIT_CLIPS} clips, {service.limits.time_limit_s:g} s per request.",
-                                 elem_id="digits-status")
+                                 label="status", elem_id="digits-status")
         with gr.Column():
             image = gr.Image(label="Spectrograms", show_label=False, type="pil", interactive=False,
                              buttons=["download", "fullscreen"], elem_id="digits-mels")
@@ -141,19 +139,19 @@ def _digits_tab(service: AppService) -> None:
                 clips = [gr.Audio(label=f"clip {i + 1}", type="numpy", interactive=False, visible=i == 0,
                                   buttons=["download"], elem_id=f"digits-clip-{i}") for i in range(MAX_DIGIT_CLIPS)]
 
-    def run(choice, n, sampler_name, n_steps, weight):
+    def run(digit_choice, how_many, sampler_name, steps, guidance_weight):
         try:
-            chosen = None if choice is None or not str(choice).isdigit() else int(choice)
-            out = service.digits(chosen, count=int(n), sampler=sampler_name, steps=int(n_steps),
-                                 guidance=float(weight))
-            picture = render_spectrograms(out.mels, [str(d) for d in out.digits], service.mel, columns=4,
-                                          suptitle=f"{sampler_name}, {int(n_steps)} steps, guidance {float(weight):g}")
+            chosen = None if digit_choice is None or not str(digit_choice).isdigit() else int(digit_choice)
+            out = service.digits(chosen, count=int(how_many), sampler=sampler_name, steps=int(steps),
+                                 guidance=float(guidance_weight))
+            picture = render_spectrograms(out.mels, [f"digit {d}" for d in out.digits], service.mel, columns=4)
         except Exception as error:  # noqa: BLE001
-            return (None, _status(_message(error), error=True),
+            return (None, _message(error),
                     *[gr.update(value=None, visible=i == 0) for i in range(MAX_DIGIT_CLIPS)])
         updates = [gr.update(value=(out.sample_rate, out.waves[i]), visible=True, label=f"digit {out.digits[i]}")
                    if i < len(out.waves) else gr.update(value=None, visible=False) for i in range(MAX_DIGIT_CLIPS)]
-        return picture, _status(f"Generated {len(out.waves)} clip(s) in {out.seconds:.2f} s."), *updates
+        settings = f"{sampler_name}, {int(steps)} steps, guidance {float(guidance_weight):g}"
+        return picture, f"Generated {len(out.waves)} clip(s) ({settings}) in {out.seconds:.2f} s.", *updates
 
     button.click(run, [digit, count, sampler, steps, guidance], [image, status, *clips], api_name="digits",
                  concurrency_id="compute")
@@ -176,8 +174,9 @@ def build_app(service: AppService) -> gr.Blocks:
 
 def launch(demo: gr.Blocks, limits: AppLimits, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
     """Serve ``demo`` on ``host``:``port`` with nothing leaving the machine: no share link, no analytics (set on
-    the Blocks), no server-side rendering process, no MCP server, no monitoring page."""
+    the Blocks), no run-history page (it offers to upload runs to a Hugging Face bucket), no server-side rendering
+    process, no MCP server, no monitoring page."""
     return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
                        max_file_size=int(limits.max_upload_mb * 1024 * 1024), ssr_mode=False, mcp_server=False,
-                       enable_monitoring=False, allowed_paths=[str(Path(EXAMPLES_DIR))], prevent_thread_lock=not block,
-                       quiet=not block, css=CSS)
+                       enable_monitoring=False, run_history=False, allowed_paths=[str(EXAMPLES_DIR)],
+                       prevent_thread_lock=not block, quiet=not block)
