@@ -28,16 +28,15 @@ import torch
 from tqdm import tqdm
 
 from diffs2st.audio import load_audio
-from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import load_model, training_record
 from diffs2st.data.manifest import resolve_audio
 from diffs2st.digits import DigitDiffusion
 from diffs2st.digits.classifier import DigitClassifier
 from diffs2st.digits.data import DigitMels
 from diffs2st.judges import build_judge
-from diffs2st.plotting import save_figure
-from diffs2st.reports import report_heading
-from diffs2st.pretrained import DIGIT_CLASSIFIER, DIGIT_MODEL, default_vocoder
+from diffs2st.plotting import save_figure, subplots
+from diffs2st.pretrained import bundled, default_vocoder
+from diffs2st.reports import report_heading, write_json, write_markdown
 from diffs2st.vocoders import load_vocoder
 
 # (sampler, steps, CFG weight w[, classifier-guidance scale]): DDIM at several step counts and guidance weights,
@@ -97,9 +96,9 @@ def judge_accuracy(judge, waves: list[np.ndarray], labels: np.ndarray, desc: str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(DIGIT_MODEL), help="digit generator checkpoint")
-    parser.add_argument("--classifier", default=str(DIGIT_CLASSIFIER),
-                        help="our noise-aware digit classifier (FD / diversity space, classifier guidance)")
+    parser.add_argument("--model", default=None, help="digit generator checkpoint (default: the bundled one)")
+    parser.add_argument("--classifier", default=None, help="our noise-aware digit classifier (FD / diversity space, "
+                                                           "classifier guidance; default: the bundled one)")
     parser.add_argument("--corpus", default="corpora/synth-digits", help="corpus folder with test.jsonl")
     parser.add_argument("--vocoder", default=default_vocoder(),
                         help="'griffin-lim' or a vocoder checkpoint (default: the bundled one if present)")
@@ -119,13 +118,22 @@ def main() -> int:
         return 0
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     torch.set_num_threads(args.threads)
+    args.model = args.model or str(bundled("digits"))
+    args.classifier = args.classifier or str(bundled("digit-classifier"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_report(run(args, command), out)
+    return 0
 
+
+def run(args, command: str) -> dict:
+    """Judge the real test digits (the ceiling), then generate, vocode and judge every grid cell: the report."""
     generator = load_model(args.model, DigitDiffusion, "digit generator")
     classifier = load_model(args.classifier, DigitClassifier, "digit classifier")
     if any(cell[3] for cell in args.grid):
         generator.check_classifier(classifier)  # fail before minutes of work, not in the middle of the grid
-    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters)
     mel_config = generator.config.mel
+    vocoder = load_vocoder(args.vocoder, iters=args.griffin_lim_iters, mel=mel_config)
     judge = build_judge("digit", mel_config, second_opinion=True)
 
     manifest = Path(args.corpus) / "test.jsonl"
@@ -143,47 +151,48 @@ def main() -> int:
     print(f"real test digits ({len(real_labels)} clips): judge accuracy {ceiling['judge_accuracy']:.3f} "
           f"(vocoded {ceiling['judge_accuracy_vocoded']:.3f}), diversity {ceiling['diversity']:.3f}")
 
-    results = []
     labels = np.repeat(np.arange(NUM_DIGITS), args.per_digit)
-    for sampler, steps, guidance, classifier_scale in args.grid:
-        mels, sample_seconds = [], 0.0
-        for index, start in enumerate(range(0, len(labels), args.batch_size)):
-            batch = labels[start:start + args.batch_size]
-            began = time.perf_counter()
-            mels.append(generator.generate(batch.tolist(), sampler=sampler, steps=steps, guidance=guidance,
-                                           seed=args.seed + index, classifier=classifier,
-                                           classifier_scale=classifier_scale))
-            sample_seconds += time.perf_counter() - began
-        mels = torch.cat(mels)
-        began = time.perf_counter()
-        with torch.inference_mode():
-            waves = [vocoder(mel).numpy() for mel in mels]
-        vocode_seconds = time.perf_counter() - began
-        audio_seconds = sum(len(w) for w in waves) / mel_config.sample_rate
-        embeddings, logits = classifier.clean_features(mels)
-        embeddings = embeddings.numpy()
-        row = {"sampler": sampler, "steps": steps, "guidance": guidance, "classifier_scale": classifier_scale,
-               "clips": len(labels)}
-        row.update({**judge_accuracy(judge, waves, labels, f"{sampler} {steps} {weights(row)}"),
-               "classifier_accuracy": float((logits.argmax(-1).numpy() == labels).mean()),
-               "fd": frechet_distance(embeddings, real_embeddings),
-               "diversity": diversity(embeddings, labels),
-               "rtf": (sample_seconds + vocode_seconds) / audio_seconds,
-               "rtf_sampling": sample_seconds / audio_seconds})
-        row["accuracy_fraction_of_ceiling"] = row["judge_accuracy"] / ceiling["judge_accuracy"]
-        row["diversity_fraction_of_real"] = row["diversity"] / ceiling["diversity"]
-        results.append(row)
-        print(f"{sampler:>6} {steps:>3} steps {weights(row)}: judge accuracy {row['judge_accuracy']:.3f} "
-              f"({row['accuracy_fraction_of_ceiling']:.2f} of ceiling), FD {row['fd']:.2f}, diversity "
-              f"{row['diversity_fraction_of_real']:.2f} of real, RTF {row['rtf']:.3f}")
+    results = [measure_cell(cell, labels, generator, classifier, vocoder, judge, real_embeddings, ceiling, args)
+               for cell in args.grid]
+    return {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
+            "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
+            "results": results}
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report = {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
-              "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
-              "results": results}
-    write_report(report, out)
-    return 0
+
+def measure_cell(cell: tuple, labels: np.ndarray, generator, classifier, vocoder, judge, real_embeddings: np.ndarray,
+                 ceiling: dict, args) -> dict:
+    """One grid cell (sampler, steps, guidance, classifier scale): generate ``labels``, vocode, time and judge."""
+    sampler, steps, guidance, classifier_scale = cell
+    mels, sample_seconds = [], 0.0
+    for index, start in enumerate(range(0, len(labels), args.batch_size)):
+        batch = labels[start:start + args.batch_size]
+        began = time.perf_counter()
+        mels.append(generator.generate(batch.tolist(), sampler=sampler, steps=steps, guidance=guidance,
+                                       seed=args.seed + index, classifier=classifier,
+                                       classifier_scale=classifier_scale))
+        sample_seconds += time.perf_counter() - began
+    mels = torch.cat(mels)
+    began = time.perf_counter()
+    with torch.inference_mode():
+        waves = [vocoder(mel).numpy() for mel in mels]
+    vocode_seconds = time.perf_counter() - began
+    audio_seconds = sum(len(w) for w in waves) / generator.config.mel.sample_rate
+    embeddings, logits = classifier.clean_features(mels)
+    embeddings = embeddings.numpy()
+    row = {"sampler": sampler, "steps": steps, "guidance": guidance, "classifier_scale": classifier_scale,
+           "clips": len(labels)}
+    row.update({**judge_accuracy(judge, waves, labels, f"{sampler} {steps} {weights(row)}"),
+                "classifier_accuracy": float((logits.argmax(-1).numpy() == labels).mean()),
+                "fd": frechet_distance(embeddings, real_embeddings),
+                "diversity": diversity(embeddings, labels),
+                "rtf": (sample_seconds + vocode_seconds) / audio_seconds,
+                "rtf_sampling": sample_seconds / audio_seconds})
+    row["accuracy_fraction_of_ceiling"] = row["judge_accuracy"] / ceiling["judge_accuracy"]
+    row["diversity_fraction_of_real"] = row["diversity"] / ceiling["diversity"]
+    print(f"{sampler:>6} {steps:>3} steps {weights(row)}: judge accuracy {row['judge_accuracy']:.3f} "
+          f"({row['accuracy_fraction_of_ceiling']:.2f} of ceiling), FD {row['fd']:.2f}, diversity "
+          f"{row['diversity_fraction_of_real']:.2f} of real, RTF {row['rtf']:.3f}")
+    return row
 
 
 def write_report(report: dict, out: Path) -> None:
@@ -195,7 +204,7 @@ def write_report(report: dict, out: Path) -> None:
     for key in ("model", "classifier", "vocoder"):  # bundled defaults are absolute paths: show them from the repo
         path = Path(report[key])
         report[key] = str(path.relative_to(REPO)) if path.is_absolute() and path.is_relative_to(REPO) else str(path)
-    atomic_write_bytes(out / "digits.json", (json.dumps(report, indent=2) + "\n").encode())
+    write_json(out / "digits.json", report)
     lines = [*report_heading("Spoken-digit generation (synth-digits)", command),
              f"Generator `{report['model']}`{training_note(report['generator_training'])}, "
              f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
@@ -221,7 +230,7 @@ def write_report(report: dict, out: Path) -> None:
                                              in r else "– |"))
     lines += ["", "## Goals", ""] + [f"- {line}" for line in report["goals"]] + [
         "", "![accuracy and diversity](digits.png)", ""]
-    atomic_write_bytes(out / "digits.md", "\n".join(lines).encode())
+    write_markdown(out / "digits.md", lines)
     plot(results, ceiling, out / "digits.png")
     print("\n".join(lines))
 
@@ -278,12 +287,7 @@ def goal_lines(results: list[dict], ceiling: dict) -> list[str]:
 
 
 def plot(results: list[dict], ceiling: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure, (left, right) = subplots(1, 2, figsize=(10, 3.6))
     for sampler in sorted({r["sampler"] for r in results}):
         rows = sorted((r for r in results if r["sampler"] == sampler),
                       key=lambda r: (r["guidance"], r.get("classifier_scale", 0), r["steps"]))
