@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -28,14 +29,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import MelConfig, load_audio, save_audio
+from diffs2st.audio import DEFAULT_MEL, load_audio, save_audio
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.evaluation import asr_summary, evaluate, plan_items, rejudge_asr
-from diffs2st.plotting import save_figure
-from diffs2st.reports import report_heading
+from diffs2st.plotting import save_figure, subplots
+from diffs2st.reports import mean_and_standard_error, report_heading, write_json, write_markdown
 from diffs2st.s2st.translator import DEFAULT_TEMPERATURE, CascadeTranslator, Translator
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
@@ -68,11 +69,11 @@ def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int, stored: P
     the same outputs, re-judged by running Moonshine only (`diffs2st.evaluation.rejudge_asr`)."""
     items = plan_items("s2st", manifest, out_dir, limit=limit)
     if stored is not None:
-        audio, _ = rejudge_asr("s2st", items, json.loads(stored.read_text())["per_utterance"], MelConfig(), jobs=jobs,
-                               progress=False)
+        audio, _ = rejudge_asr("s2st", items, json.loads(stored.read_text())["per_utterance"], DEFAULT_MEL,
+                               jobs=jobs, progress=False)
     else:
-        audio, _ = evaluate("s2st", items, MelConfig(), jobs=jobs, progress=False)
-    text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), MelConfig(),
+        audio, _ = evaluate("s2st", items, DEFAULT_MEL, jobs=jobs, progress=False)
+    text, _ = evaluate("st", plan_items("st", manifest, out_dir / "hypotheses.jsonl", limit=limit), DEFAULT_MEL,
                        jobs=1, progress=False)
     return {**audio, "text_bleu": text.get("tgt_bleu"), "src_wer": text.get("src_wer")}
 
@@ -88,7 +89,7 @@ def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: 
         return {"asr_bleu": whole_split["asr_bleu"], "utterances": len(items)}
     if whole_split_rows and [row["id"] for row in whole_split_rows[:len(items)]] == [i.record.id for i in items]:
         return {"asr_bleu": asr_summary(whole_split_rows[:len(items)], ("bleu",))["asr_bleu"], "utterances": len(items)}
-    scores, _ = evaluate("s2st", items, MelConfig(), jobs=jobs, progress=False)
+    scores, _ = evaluate("s2st", items, DEFAULT_MEL, jobs=jobs, progress=False)
     return {"asr_bleu": scores["asr_bleu"], "utterances": len(items)}
 
 
@@ -113,9 +114,9 @@ def head_to_head(systems: dict, manifest: Path, limit: int, repeats: int = 2, **
             seconds[name].append(spent[name] / repeats)
     out = {"clips": len(records), "repeats": repeats, "rtf": {n: sum(seconds[n]) / audio for n in names}}
     if len(names) == 2:
-        ratio = np.array(seconds[names[0]]) / np.array(seconds[names[1]])
-        out["ratio"] = {"pair": f"{names[0]}/{names[1]}", "mean": float(ratio.mean()),
-                        "standard_error": float(ratio.std(ddof=1) / np.sqrt(len(ratio))) if len(ratio) > 1 else None}
+        mean, error = mean_and_standard_error(np.array(seconds[names[0]]) / np.array(seconds[names[1]]))
+        out["ratio"] = {"pair": f"{names[0]}/{names[1]}", "mean": mean,
+                        "standard_error": None if math.isnan(error) else error}
     return out
 
 
@@ -160,20 +161,31 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # before hours of work, not after
     if args.render:
-        report = json.loads(Path(args.render).read_text())
-        for source, sections in ((args.sweep_from, ("sweep", "sweep_ceiling")),
-                                 (args.head_to_head_from, ("head_to_head",))):
-            if source:
-                report = take_sections(report, json.loads(Path(source).read_text()), sections)
-        if args.results_from:
-            report = take_splits(report, json.loads(Path(args.results_from).read_text()))
-        if args.sweep_from or args.head_to_head_from or args.results_from:
-            report["command"] = "\n".join([report["command"], command])
-        if args.note is not None:
-            report["note"] = args.note
-        print(write_report(report, out))
+        print(write_report(stored_report(args, command), out))
         return 0
     torch.set_num_threads(args.threads)
+    print(write_report(run(args, command), out))
+    return 0
+
+
+def stored_report(args, command: str) -> dict:
+    """The report of --render: the stored s2st.json, with the sections other runs measured taken from them."""
+    report = json.loads(Path(args.render).read_text())
+    for source, sections in ((args.sweep_from, ("sweep", "sweep_ceiling")),
+                             (args.head_to_head_from, ("head_to_head",))):
+        if source:
+            report = take_sections(report, json.loads(Path(source).read_text()), sections)
+    if args.results_from:
+        report = take_splits(report, json.loads(Path(args.results_from).read_text()))
+    if args.sweep_from or args.head_to_head_from or args.results_from:
+        report["command"] = "\n".join([report["command"], command])
+    if args.note is not None:
+        report["note"] = args.note
+    return report
+
+
+def run(args, command: str) -> dict:
+    """Translate and judge: the main table (each split, each system), the head to head and the sweep."""
     stored_reports = {tuple(key.split(":", 1)): Path(path) for key, path in
                       (entry.split("=", 1) for entry in args.rejudge_from)}
     ceilings = {}
@@ -235,9 +247,7 @@ def main() -> int:
     meta = {"command": command, "pretrained": args.pretrained, "limit": args.limit, "sweep_limit": args.sweep_limit,
             "threads": args.threads, "temperature": args.temperature, "ceilings": ceilings,
             "sweep_ceiling": sweep_ceiling, "components": components_training(args.pretrained)}
-    report = write_report({**meta, "results": table, "head_to_head": head, "sweep": sweep}, out)
-    print(report)
-    return 0
+    return {**meta, "results": table, "head_to_head": head, "sweep": sweep}
 
 
 def take_sections(report: dict, other: dict, sections: tuple[str, ...]) -> dict:
@@ -260,11 +270,11 @@ def write_report(report: dict, out: Path) -> str:
     """s2st.json (with the goal lines), s2st.md and s2st.png from the measured ``report``; returns the markdown."""
     goals = goal_lines(report["results"], report["ceilings"], report["threads"], report.get("head_to_head"))
     report = {**report, "goals": goals}
-    atomic_write_bytes(out / "s2st.json", (json.dumps(report, indent=2) + "\n").encode())
+    write_json(out / "s2st.json", report)
     text = markdown(report["results"], report.get("head_to_head"), report["sweep"], report["ceilings"],
                     report["sweep_ceiling"], goals, report["command"], report["threads"], report.get("components"),
                     report.get("note"))
-    atomic_write_bytes(out / "s2st.md", text.encode())
+    write_markdown(out / "s2st.md", text)
     if report["sweep"]:
         plot(report["sweep"], report["sweep_ceiling"], out / "s2st.png")
     return text
@@ -359,12 +369,7 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
 
 
 def plot(sweep: list[dict], ceiling: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure, (left, right) = subplots(1, 2, figsize=(10, 3.6))
     for guidance in sorted({r["voice_guidance"] for r in sweep}):
         rows = [r for r in sweep if r["voice_guidance"] == guidance]
         left.plot([r["steps"] for r in rows], [r["asr_bleu"] for r in rows], marker="o", label=f"w={guidance:g}")
