@@ -22,14 +22,14 @@ from pathlib import Path
 
 import torch
 
-from diffs2st.audio import MelConfig, load_audio
+from diffs2st.audio import DEFAULT_MEL, load_audio
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.cli.transcribe import load_translator
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.evaluation import evaluate, plan_items
-from diffs2st.plotting import save_figure
-from diffs2st.reports import report_heading, write_report
+from diffs2st.plotting import save_figure, subplots
+from diffs2st.reports import report_heading, write_json, write_markdown, write_report
 from diffs2st.translation import translate_waves
 
 SPLITS = ("test-seen-speakers", "test-unseen-speakers")
@@ -58,7 +58,7 @@ def run_name(row: dict) -> str:
 
 def score_run(row: dict, manifest: Path, hyp_path: Path, out: Path, limit: int | None, command: str) -> dict:
     """The text judges on one run's hypotheses; writes its report and returns ``row`` with the scores."""
-    summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=limit), MelConfig(), progress=False)
+    summary, rows = evaluate("st", plan_items("st", manifest, hyp_path, limit=limit), DEFAULT_MEL, progress=False)
     speed = {key: row[key] for key in ("rtf", "utterances_per_second", "audio_seconds") if key in row}
     summary.update(speed)
     write_report(out, run_name(row), f"speech translation {row['variant']} ({row['checkpoint']}) on {row['split']}",
@@ -89,22 +89,45 @@ def main() -> int:
     parser.add_argument("--rescore", action="store_true",
                         help="decode nothing: score the hypotheses stored in --out again with the current judges "
                              "(e.g. a new normaliser) and re-render; decoding speed stays as measured")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="decode and score nothing: rewrite the report from a stored speech_translation.json")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        stored = json.loads(Path(args.render).read_text())
+        recipes, settings = stored_context(stored, Path(args.render).with_suffix(".md"), args)
+        return render(stored["results"], recipes, settings, stored["command"], out)
     if args.rescore:
-        stored = json.loads((out / "speech_translation.json").read_text())
-        command = stored["command"] + "\n" + command
-        recipes = stored.get("recipes") or stored_recipes(out / "speech_translation.md")
-        settings = stored.get("settings", {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam})
-        table = [score_run(row, Path(args.corpus) / f"{row['split']}.jsonl",
-                           out / f"{run_name(row)}.hypotheses.jsonl", out, row["utterances"], command)
-                 for row in stored["results"]]
-        return render(table, recipes, settings, command, out)
+        return render(*rescore(args, command, out))
     if not args.checkpoint:
         parser.error("give at least one --checkpoint (or --rescore)")
     torch.set_num_threads(args.threads)
+    return render(*decode_and_score(args, command, out))
+
+
+def stored_context(stored: dict, markdown: Path, args) -> tuple[dict[str, str], dict]:
+    """(recipes, settings) of a stored report; reports that predate them: the recipes from its Markdown, the
+    settings from the command line."""
+    recipes = stored.get("recipes") or stored_recipes(markdown)
+    settings = stored.get("settings", {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam})
+    return recipes, settings
+
+
+def rescore(args, command: str, out: Path) -> tuple[list[dict], dict, dict, str, Path]:
+    """Score the hypotheses stored in ``out`` again (decoding speed as measured): render's arguments."""
+    stored = json.loads((out / "speech_translation.json").read_text())
+    command = stored["command"] + "\n" + command
+    recipes, settings = stored_context(stored, out / "speech_translation.md", args)
+    table = [score_run(row, Path(args.corpus) / f"{row['split']}.jsonl",
+                       out / f"{run_name(row)}.hypotheses.jsonl", out, row["utterances"], command)
+             for row in stored["results"]]
+    return table, recipes, settings, command, out
+
+
+def decode_and_score(args, command: str, out: Path) -> tuple[list[dict], dict, dict, str, Path]:
+    """Decode both test splits with every checkpoint, store the hypotheses and score them: render's arguments."""
     settings = {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam}
     table, recipes = [], {}
     for checkpoint in args.checkpoint:
@@ -122,13 +145,13 @@ def main() -> int:
             summary = table[-1]
             print(f"{checkpoint} {split}: " + ", ".join(f"{label} {summary.get(key, float('nan')):.3f}"
                                                        for key, label in COLUMNS) + f", RTF {speed['rtf']:.3f}")
-    return render(table, recipes, settings, command, out)
+    return table, recipes, settings, command, out
 
 
 def render(table: list[dict], recipes: dict[str, str], settings: dict, command: str, out: Path) -> int:
     """speech_translation.{json,md,png} from the scored runs."""
-    atomic_write_bytes(out / "speech_translation.json", (json.dumps(
-        {"command": command, "settings": settings, "recipes": recipes, "results": table}, indent=2) + "\n").encode())
+    write_json(out / "speech_translation.json",
+               {"command": command, "settings": settings, "recipes": recipes, "results": table})
     lines = [*report_heading("Speech translation on synth-cvss (fr → en)", command),
              "French outputs (source decoder, or CTC for the single-decoder variant) vs English outputs (target "
              "decoder); BLEU/chrF from sacrebleu (0-100), WER/CER from jiwer (fractions), text normalised by "
@@ -145,19 +168,14 @@ def render(table: list[dict], recipes: dict[str, str], settings: dict, command: 
     lines += ["", "How each model was trained (its metrics.json):", ""]
     lines += [f"- `{checkpoint}`: `{recipe}`" for checkpoint, recipe in recipes.items()]
     lines += ["", "![BLEU by model and split](speech_translation.png)", ""]
-    atomic_write_bytes(out / "speech_translation.md", "\n".join(lines).encode())
+    write_markdown(out / "speech_translation.md", lines)
     plot(table, out / "speech_translation.png")
     print("\n".join(lines))
     return 0
 
 
 def plot(table: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(max(7.0, 1.2 * len(table)), 3.2))
+    figure, axis = subplots(figsize=(max(7.0, 1.2 * len(table)), 3.2))
     labels = [f"{r['variant']} {r['steps']}\n{r['split'].replace('-speakers', '')}" for r in table]
     x = range(len(table))
     axis.bar([i - 0.2 for i in x], [r.get("src_bleu", 0) for r in table], 0.4, label="French transcript BLEU")
