@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffs2st.audio import MelConfig, load_audio
+from diffs2st.audio import DEFAULT_MEL, MelConfig, load_audio
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.judges import RECOGNIZERS, build_recognizer
 from diffs2st.plotting import save_figure, subplots
@@ -146,7 +146,7 @@ def main() -> int:
 
         torch.set_num_threads(1)
         report["load"] = f"core {core}, load average {os.getloadavg()[0]:.1f} at the start"
-        report["cost"] = judge_cost(Path(args.corpus) / "test-unseen-speakers.jsonl", args.cost_clips, MelConfig())
+        report["cost"] = judge_cost(Path(args.corpus) / "test-unseen-speakers.jsonl", args.cost_clips, DEFAULT_MEL)
         report["load"] += f", {os.getloadavg()[0]:.1f} at the end"
     (out / "judges.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(rows_by_split, out / "judges.png")

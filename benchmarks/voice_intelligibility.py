@@ -19,7 +19,7 @@ from pathlib import Path
 from diffs2st.data.speakers import F0_RANGE, sample_speakers, speak_english
 from diffs2st.data.text import generate_pairs
 from diffs2st.data.tts import flite
-from diffs2st.audio import MelConfig
+from diffs2st.audio import DEFAULT_MEL
 from diffs2st.judges import RECOGNIZERS, build_recognizer, text_scores
 
 
@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--asr", choices=RECOGNIZERS.names(), default="moonshine", help="English ASR judge")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    asr = build_recognizer(args.asr, MelConfig())
+    asr = build_recognizer(args.asr, DEFAULT_MEL)
     pairs = generate_pairs(args.sentences, args.seed)
     references = [p.en for p in pairs]
     speakers = sample_speakers(24, random.Random(args.seed))
