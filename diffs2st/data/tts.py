@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -45,6 +46,15 @@ def _run_to_wave(command: list[str], out_path: Path, sample_rate: int, what: str
     return load_audio(out_path, sample_rate, min_seconds=0.0, max_seconds=None)
 
 
+def _speak(text: str, command_for: Callable[[Path, Path], list[str]], sample_rate: int, what: str) -> np.ndarray:
+    """Write ``text`` to a temporary file, run ``command_for(text_file, out_wav)`` and read the wave it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.wav"
+        text_file = Path(tmp) / "text.txt"
+        text_file.write_text(text, encoding="utf-8")
+        return _run_to_wave(command_for(text_file, out), out, sample_rate, what)
+
+
 def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_minute: int = 150,
            pitch: int = 50, sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak ``text`` with espeak-ng voice ``voice`` (e.g. ``fr``) and optional variant (e.g. ``f3``, ``m2``)."""
@@ -52,13 +62,9 @@ def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_m
     if not text.strip():
         raise SynthesizerError("cannot synthesize empty text")
     name = f"{voice}+{variant}" if variant else voice
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.wav"
-        text_file = Path(tmp) / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
-        command = [program, "-v", name, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(out),
-                   "-f", str(text_file)]
-        return _run_to_wave(command, out, sample_rate, f"espeak-ng -v {name}")
+    return _speak(text, lambda text_file, out: [program, "-v", name, "-s", str(words_per_minute), "-p", str(pitch),
+                                                "-w", str(out), "-f", str(text_file)],
+                  sample_rate, f"espeak-ng -v {name}")
 
 
 def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0,
@@ -69,13 +75,10 @@ def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0,
         raise SynthesizerError(f"unknown flite voice {voice!r} (known: {', '.join(FLITE_VOICES)})")
     if not text.strip():
         raise SynthesizerError("cannot synthesize empty text")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.wav"
-        text_file = Path(tmp) / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
-        command = [program, "-voice", voice, "--setf", f"duration_stretch={duration_stretch:.4f}",
-                   "-f", str(text_file), "-o", str(out)]
-        return _run_to_wave(command, out, sample_rate, f"flite -voice {voice}")
+    return _speak(text, lambda text_file, out: [program, "-voice", voice, "--setf",
+                                                f"duration_stretch={duration_stretch:.4f}", "-f", str(text_file),
+                                                "-o", str(out)],
+                  sample_rate, f"flite -voice {voice}")
 
 
 def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0,
@@ -89,10 +92,7 @@ def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0,
     name, package = FESTIVAL_VOICES[voice]
     if not Path("/usr/share/festival/voices/english", name).is_dir():
         raise SynthesizerError(f"festival voice {name} is not installed (apt-get install {package}; `make` does it)")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.wav"
-        text_file = Path(tmp) / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
-        command = [program, "-o", str(out), "-eval", f"(voice_{name})",
-                   "-eval", f"(Parameter.set 'Duration_Stretch {duration_stretch:.4f})", str(text_file)]
-        return _run_to_wave(command, out, sample_rate, f"festival voice {name}")
+    return _speak(text, lambda text_file, out: [program, "-o", str(out), "-eval", f"(voice_{name})", "-eval",
+                                                f"(Parameter.set 'Duration_Stretch {duration_stretch:.4f})",
+                                                str(text_file)],
+                  sample_rate, f"festival voice {name}")
