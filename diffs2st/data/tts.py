@@ -46,8 +46,15 @@ def _run_to_wave(command: list[str], out_path: Path, sample_rate: int, what: str
     return load_audio(out_path, sample_rate, min_seconds=0.0, max_seconds=None)
 
 
+def _check_voice(voice: str, known, family: str) -> None:
+    if voice not in known:
+        raise SynthesizerError(f"unknown {family} voice {voice!r} (known: {', '.join(known)})")
+
+
 def _speak(text: str, command_for: Callable[[Path, Path], list[str]], sample_rate: int, what: str) -> np.ndarray:
     """Write ``text`` to a temporary file, run ``command_for(text_file, out_wav)`` and read the wave it wrote."""
+    if not text.strip():
+        raise SynthesizerError("cannot synthesize empty text")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.wav"
         text_file = Path(tmp) / "text.txt"
@@ -59,8 +66,6 @@ def espeak(text: str, voice: str = "fr", variant: str | None = None, words_per_m
            pitch: int = 50, sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak ``text`` with espeak-ng voice ``voice`` (e.g. ``fr``) and optional variant (e.g. ``f3``, ``m2``)."""
     program = _require("espeak-ng", "espeak-ng")
-    if not text.strip():
-        raise SynthesizerError("cannot synthesize empty text")
     name = f"{voice}+{variant}" if variant else voice
     return _speak(text, lambda text_file, out: [program, "-v", name, "-s", str(words_per_minute), "-p", str(pitch),
                                                 "-w", str(out), "-f", str(text_file)],
@@ -71,10 +76,7 @@ def flite(text: str, voice: str = "slt", duration_stretch: float = 1.0,
           sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak English ``text`` with a flite voice (one of `FLITE_VOICES`); ``duration_stretch`` > 1 is slower."""
     program = _require("flite", "flite")
-    if voice not in FLITE_VOICES:
-        raise SynthesizerError(f"unknown flite voice {voice!r} (known: {', '.join(FLITE_VOICES)})")
-    if not text.strip():
-        raise SynthesizerError("cannot synthesize empty text")
+    _check_voice(voice, FLITE_VOICES, "flite")
     return _speak(text, lambda text_file, out: [program, "-voice", voice, "--setf",
                                                 f"duration_stretch={duration_stretch:.4f}", "-f", str(text_file),
                                                 "-o", str(out)],
@@ -85,10 +87,7 @@ def festival(text: str, voice: str = "kd", duration_stretch: float = 1.0,
              sample_rate: int = DEFAULT_MEL.sample_rate) -> np.ndarray:
     """Speak English ``text`` with a festival voice (one of `FESTIVAL_VOICES`) through ``text2wave``."""
     program = _require("text2wave", "festival")
-    if voice not in FESTIVAL_VOICES:
-        raise SynthesizerError(f"unknown festival voice {voice!r} (known: {', '.join(FESTIVAL_VOICES)})")
-    if not text.strip():
-        raise SynthesizerError("cannot synthesize empty text")
+    _check_voice(voice, FESTIVAL_VOICES, "festival")
     name, package = FESTIVAL_VOICES[voice]
     if not Path("/usr/share/festival/voices/english", name).is_dir():
         raise SynthesizerError(f"festival voice {name} is not installed (apt-get install {package}; `make` does it)")
