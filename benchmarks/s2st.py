@@ -64,6 +64,22 @@ def run_system(system, manifest: Path, out_dir: Path, limit: int | None, **optio
     return {f"rtf_{stage}" if stage != "total" else "rtf": value / seconds for stage, value in stages.items()}
 
 
+def outputs_complete(out_dir: Path, manifest: Path, limit: int | None) -> bool:
+    """Whether ``out_dir`` already holds every record's output and the hypotheses (a run that finished making them)."""
+    ids = [record.id for record in read_manifest(manifest, S2STRecord)[:limit]]
+    hypotheses = out_dir / "hypotheses.jsonl"
+    return hypotheses.is_file() and all((out_dir / f"{i}.wav").is_file() for i in ids) and \
+        [json.loads(line)["id"] for line in hypotheses.read_text().splitlines() if line.strip()] == ids
+
+
+def stored_speed(report: dict, system: str, split: str) -> dict:
+    """The RTF fields of ``system`` on ``split`` in an earlier s2st.json, which must have measured the same records."""
+    for row in report["results"]:
+        if row["system"] == system and row["split"] == split:
+            return {key: value for key, value in row.items() if key == "rtf" or key.startswith("rtf_")}
+    raise SystemExit(f"--speed-from has no {system} row on {split}")
+
+
 def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int, stored: Path | None = None) -> dict:
     """Audio judges on the outputs + text scores of the hypotheses. ``stored``: a pocketsphinx-era eval report of
     the same outputs, re-judged by running Moonshine only (`diffs2st.evaluation.rejudge_asr`)."""
@@ -153,6 +169,10 @@ def main() -> int:
                         help="with --render: take the main table's rows of the splits this s2st.json measured (e.g. "
                              "one split run on more records)")
     parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
+    parser.add_argument("--speed-from", metavar="JSON", default=None,
+                        help="take every row's RTFs from this earlier s2st.json (same system, split and records, "
+                             "measured there) and keep outputs already complete in --work instead of making them "
+                             "again: for re-judging on a machine too loaded to time anything")
     parser.add_argument("--rejudge-from", action="append", default=[], metavar="SYSTEM:SPLIT=REPORT.json",
                         help="judge that system's outputs on that split by re-judging this pocketsphinx-era eval "
                              "report of the same outputs: only Moonshine runs, other scores are carried (repeatable)")
@@ -214,8 +234,11 @@ def run(args, command: str) -> dict:
         manifest = Path(args.corpus) / f"{split}.jsonl"
         for name, system in systems.items():
             out_dir = work / f"{name}-{split}"
-            speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
-                               voice_guidance=args.voice_guidance, temperature=args.temperature)
+            if not (args.speed_from and outputs_complete(out_dir, manifest, args.limit)):
+                speed = run_system(system, manifest, out_dir, args.limit, steps=args.steps,
+                                   voice_guidance=args.voice_guidance, temperature=args.temperature)
+            if args.speed_from:
+                speed = stored_speed(json.loads(Path(args.speed_from).read_text()), name, split)
             scores = judge(manifest, out_dir, args.limit, args.jobs, stored_reports.get((name, split)))
             if split not in ceilings:
                 ceilings[split] = split_ceiling(split, args.limit)

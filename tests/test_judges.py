@@ -80,6 +80,19 @@ def test_moonshine_on_empty_silent_and_noise_input(noise):
     assert asr.transcribe(noise[: 2 * MEL.sample_rate]) == ""
 
 
+def test_moonshine_child_is_renewed_and_answers_the_same():
+    # the library leaks ~40 MB a call: the judge runs it in a child process replaced every `recycle_every` calls
+    from diffs2st.judges import MoonshineASR
+
+    asr, wave = MoonshineASR(MEL, recycle_every=2), flite(SENTENCE, "slt")
+    first = asr.transcribe(wave)
+    child = asr._child.pid
+    assert asr.transcribe(wave) == first and asr._child.pid == child
+    assert asr.transcribe(wave) == first and asr._child.pid != child
+    asr.close()
+    assert asr._child is None and asr.transcribe(wave) == first
+
+
 def test_moonshine_resamples_other_rates():
     slow = MelConfig(sample_rate=8000, n_fft=512, win_length=512, hop_length=128, n_mels=40, f_max=4000.0)
     import soxr
