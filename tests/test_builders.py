@@ -62,6 +62,7 @@ def small_cvss(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_cvss_same_seed_same_bytes_and_disjoint_splits(small_cvss, tmp_path):
     synth_cvss.build(tmp_path / "b", train=12, dev=2, test=3, speakers=4, unseen_speakers=2, seed=5, jobs=1)
     assert digest(small_cvss / "a") == digest(tmp_path / "b")
@@ -78,6 +79,7 @@ def test_cvss_same_seed_same_bytes_and_disjoint_splits(small_cvss, tmp_path):
     assert [j.fr for j in other] != [j.fr for j in synth_cvss.plan(tmp_path, 12, 2, 3, 4, 2, seed=5)]
 
 
+@pytest.mark.slow
 def test_cvss_resumes_after_an_interruption(small_cvss, tmp_path, monkeypatch):
     import shutil
 
@@ -108,6 +110,7 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
         synth_noisy.build(tmp_path / "n", train=1, test=1, heldout="thunder")
 
 
+@pytest.mark.slow
 def test_digits_layout_and_speaker_disjoint_test(tmp_path):
     manifests = synth_digits.build(tmp_path, speakers=3, test_speakers=1, repetitions=1, seed=0, jobs=2)
     train, test = (read_manifest(manifests[s], SpeechRecord) for s in ("train", "test"))
@@ -116,6 +119,7 @@ def test_digits_layout_and_speaker_disjoint_test(tmp_path):
     assert (tmp_path / "data" / "03" / "7_03_0.wav").is_file() and sorted({r.label for r in test}) == list("0123456789")
 
 
+@pytest.mark.slow
 def test_noisy_layout_snrs_and_heldout_family(tmp_path):
     manifests = synth_noisy.build(tmp_path, train=4, test=8, speakers=2, heldout="babble", seed=0, jobs=2)
     test = read_manifest(manifests["test"], EnhancementRecord)

@@ -107,6 +107,7 @@ def test_asr_judge_both_recognisers_side_by_side(speech):
     assert scores["wer"] <= 0.05 and scores["wer_pocketsphinx"] <= 0.2
 
 
+@pytest.mark.slow
 def test_asr_transcript_does_not_depend_on_the_previous_clip(speech, noise):
     # pocketsphinx's noise removal used to carry its estimate from one utterance to the next: this noisy clip was
     # transcribed differently after a clip of loud noise

@@ -107,6 +107,7 @@ def test_training_leaves_the_process_as_it_found_it(tmp_path):
     assert state() == before
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     """SIGKILL at an arbitrary moment after the first checkpoint; resume; compare with an uninterrupted run."""
     steps = ["--set", "trainer.max_steps=1500", "--set", "trainer.checkpoint_every=10", "--set",
