@@ -151,11 +151,12 @@ class Segmenter:
 
     With ``speculate_seconds``, ``push`` also returns a guess (``final`` False) once a silence has lasted that long
     (at least the padding): a caller can start work on it and keep the result if the final segment has the same
-    bounds, which saves the rest of ``min_silence_seconds`` of latency."""
+    bounds, which saves the rest of ``min_silence_seconds`` of latency. With ``trim_lead_db``, a segment that starts
+    from silence begins at its first sample within that many dB of its peak (its quiet lead-in is left out)."""
 
     def __init__(self, vad, max_segment_seconds: float = 12.0, min_silence_seconds: float = 0.25,
                  min_speech_seconds: float = 0.2, pad_seconds: float = 0.1,
-                 speculate_seconds: float | None = None) -> None:
+                 speculate_seconds: float | None = None, trim_lead_db: float | None = None) -> None:
         self.vad, frame, rate = vad, vad.frame_samples, vad.sample_rate
         if not pad_seconds < min_silence_seconds:
             raise ConfigError("pad_seconds must be shorter than min_silence_seconds (the padding is silence)")
@@ -163,6 +164,7 @@ class Segmenter:
         self.min_silence = max(1, round(min_silence_seconds * rate / frame))
         self.min_speech = max(1, round(min_speech_seconds * rate / frame))
         self.max_frames = int(max_segment_seconds * rate) // frame
+        self.lead_floor = None if trim_lead_db is None else 10 ** (trim_lead_db / 20)
         self.speculate = None if speculate_seconds is None else max(  # the padding must have been heard
             round(speculate_seconds * rate / frame), -(-self.pad // frame) + 1)
         if self.max_frames < 2 * self.min_silence:
@@ -230,9 +232,8 @@ class Segmenter:
         if index - self.last_speech == self.speculate and self.speculate < self.min_silence and (
                 self.speech_frames >= self.min_speech or self.continued):  # a silence has begun: a guess
             end = self._padded_end()
-            return SpeechSegment(self.start_sample, end, (self.last_speech + 1) * frame, heard,
-                                 self.buffer[self.start_sample - self.buffer_start:end - self.buffer_start].copy(),
-                                 final=False)
+            start, wave = self._take(end)
+            return SpeechSegment(start, end, (self.last_speech + 1) * frame, heard, wave, final=False)
         return None
 
     def _padded_end(self) -> int:
@@ -255,9 +256,17 @@ class Segmenter:
         self.continued = True
         return segment
 
-    def _emit(self, end: int, heard: int, force: bool = False) -> SpeechSegment:
+    def _take(self, end: int) -> tuple[int, np.ndarray]:
+        """The open segment's first sample and audio up to ``end`` (its quiet lead-in trimmed, see trim_lead_db)."""
         start = self.start_sample
-        wave = self.buffer[start - self.buffer_start:end - self.buffer_start].copy()
+        wave = self.buffer[start - self.buffer_start:end - self.buffer_start]
+        if self.lead_floor is not None and not self.continued and wave.size:
+            loud = np.flatnonzero(np.abs(wave) > self.lead_floor * np.abs(wave).max())
+            start, wave = start + int(loud[0]), wave[int(loud[0]):]
+        return start, wave.copy()
+
+    def _emit(self, end: int, heard: int, force: bool = False) -> SpeechSegment:
+        start, wave = self._take(end)
         speech_end = min(end, (self.last_speech + 1) * self.vad.frame_samples)
         self.last_end = end
         if not force:
