@@ -26,6 +26,7 @@ import numpy as np
 
 from diffs2st.audio import MelConfig
 from diffs2st.data import tts
+from diffs2st.data.builders.runner import finish_audio
 from diffs2st.data.speakers import ESPEAK_WORDS_PER_MINUTE
 from diffs2st.data.text import generate_pairs
 from diffs2st.data.voices import FAMILIES, sample_voices, speak
@@ -70,7 +71,7 @@ def families(asr, pairs, seed: int, cache_dir: Path) -> dict:
                 spec = mine[index % len(mine)]
                 for lang, text in (("fr", pair.fr), ("en", pair.en)):
                     start = cpu_seconds()
-                    wave = speak(text, lang, spec, cache_dir)
+                    wave = finish_audio(speak(text, lang, spec, cache_dir))  # as the corpus stores it
                     cpu[lang] += cpu_seconds() - start
                     audio[lang] += wave.size / MelConfig().sample_rate
                     if lang == "en":

@@ -166,3 +166,18 @@ def test_v2_cli_errors_and_v1_options(tmp_path, capsys):
     assert "belong to --voices v2" in capsys.readouterr().err
     with pytest.raises(DataError, match="one seen speaker per family"):
         synth_cvss_v2.build(tmp_path / "z", train=1, dev=0, test=0, speakers=1, mix=NO_KOKORO)
+
+
+def test_data_check_reports_families_base_voices_and_goals(tiny_v2, tmp_path):
+    import json
+
+    out = tmp_path / "check"
+    assert main(["data", "check", str(tiny_v2 / "a"), "--jobs", "1", "--max-per-split", "2", "-o", str(out)]) == 0
+    summary = json.loads((out / "selfcheck.json").read_text())["summary"]
+    assert summary["corpus"]["families"] == ["espeak-ng", "flite"] and summary["corpus"]["train_speakers"] == 4
+    assert "espeak-ng:m5" in summary["corpus"]["base_voices"]  # the held-out variant, from test-unseen-voices
+    assert set(summary["families"]["test-unseen-voices"]) == {"espeak-ng"}
+    assert "target_wer" not in summary["splits"]["test-noisy"]  # its targets are test-unseen-speakers' own
+    assert "eer_encoder_target_target" in summary["overall"]
+    assert summary["goals"][">= 200 training speakers"] is False
+    assert (out / "selfcheck_families.png").is_file() and "By voice family" in (out / "selfcheck.md").read_text()

@@ -1,11 +1,15 @@
-"""Corpus self-check: a built S2ST corpus scored by the external judges.
+"""Corpus self-check: a built S2ST corpus scored by the external judges (judges v2), per split and, for corpus v2,
+per voice family within each split.
 
-- intelligibility of the English targets: pocketsphinx WER, overall and per speaker;
+- intelligibility of the English targets: Moonshine WER, overall and per speaker (not re-measured on test-noisy,
+  whose targets are test-unseen-speakers' clean ones);
 - voice identity: Resemblyzer similarity of same-speaker vs different-speaker pairs of target utterances, and of
-  source↔target pairs (same speaker across languages vs different speakers), each summarised as an EER; and the
-  target EER when every different-speaker pair shares its base voice (the flite voice, from the speaker spec): what
-  the speaker transforms alone make distinguishable;
-- duration statistics and the fraction of clipped samples.
+  source↔target pairs (same speaker across languages vs different speakers: the same-voice French↔English
+  similarity and its margin over different speakers), each summarised as an EER; the target EER when every
+  different-speaker pair shares its base voice; and the target EER of our own speaker encoder (``encoder``);
+- duration statistics and the fraction of clipped samples;
+- for corpus v2, the corpus itself (all manifests, not the sample): voice families, training speakers, distinct
+  base voices; and the goals of issue #26 (`V2_GOALS`).
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from ..errors import DataError
 from ..judges import equal_error_rate, text_scores, utterance_wer
 from .manifest import S2STRecord, read_manifest, resolve_audio
 
-SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers")
+SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy")
 CLIP_LEVEL = 0.999
 GOALS = {"target_wer": 0.15, "worst_speaker_wer": 0.30, "speaker_eer": 0.10}
+V2_GOALS = {"families": 3, "train_speakers": 200, "base_voices": 15, "family_wer": 0.08, "encoder_eer": 0.05,
+            "fr_en_margin": 0.15}
+WER_SPLITS = ("test-unseen-speakers", "test-unseen-voices")
+BILINGUAL = ("espeak-ng", "kokoro")
 
 
 @dataclass(frozen=True)
@@ -39,12 +47,14 @@ def _check_one(item: CheckItem, judges: dict, mel: MelConfig) -> dict:
     record = item.record
     source = load_audio(resolve_audio(item.manifest, record.src_audio), mel.sample_rate, max_seconds=None)
     target = load_audio(resolve_audio(item.manifest, record.tgt_audio), mel.sample_rate, max_seconds=None)
-    transcript = judges["asr"].asr.transcribe(target)
+    # test-noisy shares its clean targets with test-unseen-speakers: their WER is measured there
+    transcript = None if item.split == "test-noisy" else judges["asr"].asr.transcribe(target)
     speaker = judges["speaker"].model
+    spec = record.speaker_spec or {}
     return {
         "id": record.id, "split": item.split, "speaker": record.speaker, "reference": record.tgt_text,
-        "base_voice": (record.speaker_spec or {}).get("flite_voice"),
-        "transcript": transcript, "wer": utterance_wer(transcript, record.tgt_text),
+        "family": spec.get("family", "v1"), "base_voice": spec.get("base_voice", spec.get("flite_voice")),
+        "transcript": transcript, "wer": None if transcript is None else utterance_wer(transcript, record.tgt_text),
         "src_seconds": source.size / mel.sample_rate, "tgt_seconds": target.size / mel.sample_rate,
         "clipped": float(np.mean(np.abs(np.concatenate([source, target])) >= CLIP_LEVEL)),
         "src_embedding": speaker.embed(source).tolist(), "tgt_embedding": speaker.embed(target).tolist(),
@@ -70,9 +80,43 @@ def _pair_scores(rows: list[dict], key_a: str, key_b: str, cross: bool, rng: ran
     return same, different
 
 
+def corpus_stats(corpus_dir: Path) -> dict:
+    """What the whole corpus holds (every manifest, not the sample): families, training speakers, base voices."""
+    from .voices import spec_from_dict
+
+    families, train_speakers, base_voices = set(), set(), set()
+    for split in SPLITS:
+        manifest = corpus_dir / f"{split}.jsonl"
+        if not manifest.is_file():
+            continue
+        for record in read_manifest(manifest, S2STRecord):
+            spec = record.speaker_spec or {}
+            if "family" not in spec:
+                continue
+            families.add(spec["family"])
+            base_voices |= spec_from_dict(spec).anchors
+            if split == "train":
+                train_speakers.add(record.speaker)
+    return {"families": sorted(families), "train_speakers": len(train_speakers), "base_voices": sorted(base_voices)}
+
+
+def embed_with_encoder(rows: list[dict], items: list[CheckItem], encoder_dir: str | os.PathLike) -> None:
+    """Add our speaker encoder's unit embeddings of each row's target (``enc_embedding``)."""
+    from ..checkpoint import load_model
+    from ..speaker import SpeakerEncoder
+
+    encoder = load_model(encoder_dir, SpeakerEncoder, "speaker encoder")
+    waves = [load_audio(resolve_audio(item.manifest, item.record.tgt_audio), encoder.mel.sample_rate,
+                        max_seconds=None) for item in items]
+    embeddings = encoder.embed_waves(waves).numpy()
+    for row, embedding in zip(rows, embeddings):
+        row["enc_embedding"] = embedding
+
+
 def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: int = 2, seed: int = 0,
-                 progress: bool = True) -> tuple[dict, list[dict]]:
-    """Score a synth-cvss-style corpus; returns (summary with goals, per-utterance rows without embeddings)."""
+                 progress: bool = True, encoder: str | os.PathLike | None = None) -> tuple[dict, list[dict]]:
+    """Score a synth-cvss-style corpus; returns (summary with goals, per-utterance rows without embeddings).
+    ``encoder``: our speaker encoder's checkpoint folder, for its EER beside Resemblyzer's (None: skipped)."""
     from ..evaluation import judge_specs, map_with_judges
 
     corpus_dir = Path(corpus_dir)
@@ -90,46 +134,83 @@ def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: 
     # a corpus is written at the project's front-end rate (no model involved)
     rows = map_with_judges(_check_one, items, judge_specs(("asr", "speaker"), asr="moonshine"), DEFAULT_MEL, jobs,
                            desc="self-check", progress=progress)
-    summary = {"utterances": len(rows), "splits": {}}
+    if encoder is not None:
+        embed_with_encoder(rows, items, encoder)
+    summary = {"utterances": len(rows), "splits": {}, "families": {}}
     for split in [s for s in SPLITS if any(r["split"] == s for r in rows)]:
         part = [r for r in rows if r["split"] == split]
         summary["splits"][split] = _summarize(part, rng)
+        if any(r["family"] != "v1" for r in part):
+            summary["families"][split] = {family: _summarize([r for r in part if r["family"] == family], rng)
+                                          for family in sorted({r["family"] for r in part})}
     summary["overall"] = _summarize(rows, rng)
-    overall = summary["overall"]
-    summary["goals"] = {
-        "target_wer <= 0.15": overall["target_wer"] <= GOALS["target_wer"],
-        "every speaker's wer <= 0.30": overall["worst_speaker_wer"] <= GOALS["worst_speaker_wer"],
-        "speaker EER (target-target) <= 10%": overall["eer_target_target"] <= GOALS["speaker_eer"],
-    }
+    if summary["families"]:
+        summary["corpus"] = corpus_stats(corpus_dir)
+        summary["goals"] = v2_goals(summary)
+    else:
+        overall = summary["overall"]
+        summary["goals"] = {
+            "target_wer <= 0.15": overall["target_wer"] <= GOALS["target_wer"],
+            "every speaker's wer <= 0.30": overall["worst_speaker_wer"] <= GOALS["worst_speaker_wer"],
+            "speaker EER (target-target) <= 10%": overall["eer_target_target"] <= GOALS["speaker_eer"],
+        }
     for row in rows:
-        row.pop("src_embedding"), row.pop("tgt_embedding")
+        for key in ("src_embedding", "tgt_embedding", "enc_embedding"):
+            row.pop(key, None)
     return summary, rows
 
 
+def v2_goals(summary: dict) -> dict[str, bool]:
+    """Issue #26's done-when, on what this check measured (a goal whose numbers are missing is not met)."""
+    corpus, families, goals = summary["corpus"], summary["families"], {}
+    goals[f">= {V2_GOALS['families']} voice families"] = len(corpus["families"]) >= V2_GOALS["families"]
+    goals[f">= {V2_GOALS['train_speakers']} training speakers"] = \
+        corpus["train_speakers"] >= V2_GOALS["train_speakers"]
+    goals[f">= {V2_GOALS['base_voices']} distinct base voices"] = len(corpus["base_voices"]) >= V2_GOALS["base_voices"]
+    for split in WER_SPLITS:
+        for family, part in families.get(split, {}).items():
+            goals[f"{split} {family} target WER <= {V2_GOALS['family_wer']}"] = \
+                part.get("target_wer", 1.0) <= V2_GOALS["family_wer"]
+    unseen = summary["splits"].get("test-unseen-speakers", {})
+    goals[f"our encoder EER (test-unseen-speakers) <= {V2_GOALS['encoder_eer']:.0%}"] = \
+        unseen.get("eer_encoder_target_target", 1.0) <= V2_GOALS["encoder_eer"]
+    for family in BILINGUAL:
+        part = families.get("test-unseen-speakers", {}).get(family, {})
+        goals[f"{family} same-voice fr<->en similarity >= different-speaker + {V2_GOALS['fr_en_margin']}"] = \
+            part.get("fr_en_margin", -1.0) >= V2_GOALS["fr_en_margin"]
+    return goals
+
+
 def _summarize(rows: list[dict], rng: random.Random) -> dict:
-    texts = text_scores([r["transcript"] for r in rows], [r["reference"] for r in rows])
-    per_speaker = {}
-    for speaker in sorted({r["speaker"] for r in rows}):
-        mine = [r for r in rows if r["speaker"] == speaker]
-        per_speaker[speaker] = text_scores([r["transcript"] for r in mine], [r["reference"] for r in mine])["wer"]
-    summary = {
-        "utterances": len(rows), "speakers": len(per_speaker), "target_wer": texts["wer"],
-        "worst_speaker_wer": max(per_speaker.values()), "wer_by_speaker": per_speaker,
-        "src_seconds_mean": float(np.mean([r["src_seconds"] for r in rows])),
-        "tgt_seconds_mean": float(np.mean([r["tgt_seconds"] for r in rows])),
-        "tgt_seconds_min": float(np.min([r["tgt_seconds"] for r in rows])),
-        "tgt_seconds_max": float(np.max([r["tgt_seconds"] for r in rows])),
-        "clipped_fraction": float(np.mean([r["clipped"] for r in rows])),
-    }
-    for name, (key_a, key_b, cross, same_voice) in {
-            "target_target": ("tgt_embedding", "tgt_embedding", False, False),
-            "source_target": ("src_embedding", "tgt_embedding", True, False),
-            "target_target_same_base_voice": ("tgt_embedding", "tgt_embedding", False, True)}.items():
+    seconds = {side: np.array([r[f"{side}_seconds"] for r in rows]) for side in ("src", "tgt")}
+    summary = {"utterances": len(rows), "speakers": len({r["speaker"] for r in rows}),
+               "clipped_fraction": float(np.mean([r["clipped"] for r in rows]))}
+    for side, values in seconds.items():
+        summary.update({f"{side}_seconds_mean": float(values.mean()), f"{side}_seconds_min": float(values.min()),
+                        f"{side}_seconds_p95": float(np.percentile(values, 95)),
+                        f"{side}_seconds_max": float(values.max())})
+    heard = [r for r in rows if r["transcript"] is not None]
+    if heard:
+        texts = text_scores([r["transcript"] for r in heard], [r["reference"] for r in heard])
+        per_speaker = {}
+        for speaker in sorted({r["speaker"] for r in heard}):
+            mine = [r for r in heard if r["speaker"] == speaker]
+            per_speaker[speaker] = text_scores([r["transcript"] for r in mine], [r["reference"] for r in mine])["wer"]
+        summary.update({"target_wer": texts["wer"], "worst_speaker_wer": max(per_speaker.values()),
+                        "wer_by_speaker": per_speaker})
+    pairs = {"target_target": ("tgt_embedding", "tgt_embedding", False, False),
+             "source_target": ("src_embedding", "tgt_embedding", True, False),
+             "target_target_same_base_voice": ("tgt_embedding", "tgt_embedding", False, True)}
+    if rows and "enc_embedding" in rows[0]:
+        pairs["encoder_target_target"] = ("enc_embedding", "enc_embedding", False, False)
+    for name, (key_a, key_b, cross, same_voice) in pairs.items():
         same, different = _pair_scores(rows, key_a, key_b, cross, rng, same_base_voice=same_voice)
         if same and different:
             summary[f"eer_{name}"] = equal_error_rate(same, different)[0]
             summary[f"sim_same_{name}"] = float(np.mean(same))
             summary[f"sim_different_{name}"] = float(np.mean(different))
+    if "sim_same_source_target" in summary:  # same voice across languages, above a different speaker
+        summary["fr_en_margin"] = summary["sim_same_source_target"] - summary["sim_different_source_target"]
     return summary
 
 
@@ -137,14 +218,45 @@ def plot_selfcheck(summary: dict, path: str | os.PathLike) -> Path:
     """Per-speaker WER bars with the 0.30 goal line."""
     from ..plotting import save_figure, subplots
 
-    per_speaker = summary["overall"]["wer_by_speaker"]
+    per_speaker = summary["overall"].get("wer_by_speaker", {})
     figure, axis = subplots(figsize=(max(6, 0.25 * len(per_speaker)), 3.2))
     axis.bar(range(len(per_speaker)), list(per_speaker.values()), color="#4477aa")
     axis.axhline(GOALS["worst_speaker_wer"], color="#cc3311", linestyle="--", label="goal per speaker")
     axis.axhline(summary["overall"]["target_wer"], color="#228833", label="overall")
     axis.set_xticks(range(len(per_speaker)), list(per_speaker), rotation=90, fontsize=6)
-    axis.set_ylabel("pocketsphinx WER")
+    axis.set_ylabel("Moonshine WER")
     axis.set_title("English-target intelligibility by speaker")
     axis.legend(fontsize=8)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_families(summary: dict, path: str | os.PathLike) -> Path:
+    """Corpus v2 at a glance: target WER by family in each split (goal line 0.08), and the same-voice
+    French↔English Resemblyzer similarity against the different-speaker level, by family, on test-unseen-speakers."""
+    from ..plotting import save_figure, subplots
+
+    families = summary["families"]
+    splits = [s for s in families if any("target_wer" in part for part in families[s].values())]
+    names = sorted({f for s in families for f in families[s]})
+    figure, (left, right) = subplots(1, 2, figsize=(11, 3.6))
+    width = 0.8 / max(1, len(names))
+    for index, family in enumerate(names):
+        values = [families[s].get(family, {}).get("target_wer", np.nan) for s in splits]
+        left.bar(np.arange(len(splits)) + index * width, values, width, label=family)
+    left.axhline(V2_GOALS["family_wer"], color="#cc3311", linestyle="--", label="goal")
+    left.set_xticks(np.arange(len(splits)) + width * (len(names) - 1) / 2, splits, rotation=20, fontsize=7)
+    left.set_ylabel("Moonshine WER (English targets)")
+    left.legend(fontsize=7)
+    unseen = families.get("test-unseen-speakers", {})
+    shown = [f for f in names if "sim_same_source_target" in unseen.get(f, {})]
+    right.bar(np.arange(len(shown)) - 0.2, [unseen[f]["sim_same_source_target"] for f in shown], 0.4,
+              label="same speaker fr↔en")
+    right.bar(np.arange(len(shown)) + 0.2, [unseen[f]["sim_different_source_target"] for f in shown], 0.4,
+              label="different speakers fr↔en")
+    right.set_xticks(np.arange(len(shown)), shown, fontsize=8)
+    right.set_ylabel("Resemblyzer cosine")
+    right.set_title("test-unseen-speakers", fontsize=9)
+    right.legend(fontsize=7)
     figure.tight_layout()
     return save_figure(figure, path)
