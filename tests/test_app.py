@@ -135,7 +135,10 @@ def browser():
     options = Options()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,1100", "--mute-audio"):
+                 "--window-size=1400,1100", "--mute-audio",
+                 # the microphone: Chromium's fake capture device plays a bundled French clip (looped)
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-audio-capture={FRENCH_EXAMPLE}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield driver
@@ -202,19 +205,26 @@ class Page:
         self.driver.save_screenshot(str(path))
 
 
-@pytest.mark.slow
-def test_page_in_headless_chromium(app_url, browser, tmp_path):
-    url, _ = app_url
-    page = Page(browser, url)
+@pytest.fixture(scope="module")
+def page(app_url, browser):
+    return Page(browser, app_url[0])
 
-    # Translate: a 44.1 kHz stereo FLAC of a bundled French clip -> English speech, text, transcript, timings.
-    stereo = tmp_path / "french_stereo_44k.flac"
-    wave, rate = sf.read(str(FRENCH_EXAMPLE), dtype="float32")
+
+def stereo_44k(tmp_path: Path) -> Path:
+    """A bundled French clip as a 44.1 kHz stereo FLAC (the app must downmix and resample it)."""
     import soxr
 
+    wave, rate = sf.read(str(FRENCH_EXAMPLE), dtype="float32")
     resampled = soxr.resample(wave, rate, 44100)
-    sf.write(str(stereo), np.stack([resampled, 0.8 * resampled], axis=1), 44100)
-    page.upload("translate-input", stereo)
+    path = tmp_path / "french_stereo_44k.flac"
+    sf.write(str(path), np.stack([resampled, 0.8 * resampled], axis=1), 44100)
+    return path
+
+
+@pytest.mark.slow
+def test_translate_tab_in_headless_chromium(page, tmp_path):
+    page.tab("Translate")
+    page.upload("translate-input", stereo_44k(tmp_path))
     status = page.press("translate", "Translated")
     assert status.startswith("Translated"), status
     english = page.find("#translate-english textarea").get_attribute("value")
@@ -224,34 +234,57 @@ def test_page_in_headless_chromium(app_url, browser, tmp_path):
     assert page.find("#translate-mels img") is not None
     audio, out_rate = page.audio_from("translate-output")
     assert out_rate == 16000 and audio.size > 0.3 * out_rate and np.abs(audio).max() > 0.01
-    browser.set_window_size(1400, 1350)  # the whole tab, spectrograms and timings included
+    page.driver.set_window_size(1400, 1350)  # the whole tab, spectrograms and timings included
     page.screenshot(tmp_path / "translate.png")
-    browser.set_window_size(1400, 1100)
-
+    page.driver.set_window_size(1400, 1100)
     # Nothing the page loaded came from another machine.
-    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    outside = [r for r in resources if not r.startswith((url.rstrip("/"), "data:", "blob:"))]
-    assert not outside, outside
+    resources = page.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    outside = [r for r in resources if not r.startswith((page.url.rstrip("/"), "data:", "blob:"))]
+    assert resources and not outside, outside
 
-    # Bad input on Translate: a text file is refused by the upload box, and the button then says what is missing.
+
+@pytest.mark.slow
+def test_translate_from_the_microphone(page):
+    page.tab("Translate")
+    clear = page.find("#translate-input button[aria-label='Clear']")
+    if clear is not None:
+        clear.click()
+    page.find("#translate-input button[aria-label='Record audio']").click()
+    page.wait(lambda: page.find("#translate-input button.record-button"), 10).click()
+    time.sleep(2.5)  # the fake microphone says the clip (1.3 s) and starts it again
+    page.find("#translate-input button.stop-button").click()
+    page.wait(lambda: page.find("#translate-input a[data-testid='download-link']"), 30)  # the recording, uploaded
+    status = page.press("translate", "Translated")
+    assert status.startswith("Translated"), status
+    assert page.find("#translate-english textarea").get_attribute("value").strip()
+    page.find("#translate-input button[aria-label='Upload file']").click()  # back to uploads for the next test
+
+
+@pytest.mark.slow
+def test_translate_tab_bad_input(page, tmp_path):
+    page.tab("Translate")
+    # A text file is refused by the upload box, and the button then says what is missing.
     page.upload("translate-input", write_text(tmp_path / "notes.txt"))
     page.wait(lambda: "Invalid file type" in page.toasts(), 10)
     assert page.press("translate", "Error").startswith("Error: no French speech")
-    # ... a text file named .wav reaches the server and is refused there; so is a clip over the 20 s limit.
+    # A text file named .wav reaches the server and is refused there; so is a clip over the 20 s limit.
     page.upload("translate-input", write_text(tmp_path / "notes.wav"))
     assert "cannot decode notes.wav as audio" in page.press("translate", "Error")
+    wave, rate = sf.read(str(FRENCH_EXAMPLE), dtype="float32")
     long_clip = tmp_path / "long.wav"
     sf.write(str(long_clip), np.tile(wave, int(21 * rate / wave.size) + 1), rate, subtype="PCM_16")  # ~21 s, 0.7 MB
     page.upload("translate-input", long_clip)
     assert "over the limit of 20 s" in page.press("translate", "Error")
-    # ... and an upload over the 1 MB limit is refused by the server, with the limit stated.
+    # An upload over the 1 MB limit is refused, with the limit stated.
     large = tmp_path / "large.wav"
     sf.write(str(large), np.tile(wave, int(40 * rate / wave.size) + 1), rate, subtype="PCM_16")  # ~40 s, 1.3 MB
     page.upload("translate-input", large)
     page.wait(lambda: 'exceed the maximum allowed size of 1.0 Mb: "large.wav"' in page.toasts(), 20)
     page.screenshot(tmp_path / "translate-errors.png")
 
-    # Enhance: the bundled noisy clip with the score model (one network evaluation), then a text file.
+
+@pytest.mark.slow
+def test_enhance_tab_in_headless_chromium(page, tmp_path):
     page.tab("Enhance")
     page.upload("enhance-input", NOISY_EXAMPLE)
     assert page.press("enhance", "Enhanced").startswith("Enhanced"), page.status("enhance")
@@ -262,9 +295,11 @@ def test_page_in_headless_chromium(app_url, browser, tmp_path):
     page.upload("enhance-input", write_text(tmp_path / "noise.wav"))
     assert "cannot decode noise.wav as audio" in page.press("enhance", "Error")
 
-    # Generate digits: two sevens with 2 DDIM steps -> two clips and a spectrogram grid.
+
+@pytest.mark.slow
+def test_digits_tab_in_headless_chromium(page, tmp_path):
     page.tab("Generate digits")
-    for name, value in (("count", "2"), ("steps", "2")):
+    for name, value in (("count", "2"), ("steps", "2")):  # two sevens with 2 DDIM steps
         box = page.find(f"#digits-{name} input[type=number]")
         box.clear()
         box.send_keys(value + "\t")
