@@ -155,8 +155,9 @@ def main() -> None:
         "input_seconds": sf.info(str(clip)).duration, "startup_s": startup,
         "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
     }
-    meta = {"command": command, "clip": str(clip), "steps": args.steps, "concurrency": args.concurrency,
-            "threads": args.threads, "cpus": os.cpu_count(), "url": url}
+    cores = len(os.sched_getaffinity(0))
+    meta = {"command": command, "cores": cores, "cpus": os.cpu_count(), "clip": str(clip), "steps": args.steps,
+            "concurrency": args.concurrency, "threads": args.threads, "url": url}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "app.json", json.dumps({"summary": summary, "meta": meta, "alone": alone,
@@ -166,8 +167,9 @@ def main() -> None:
     lines = report_heading("Web app load test: concurrent Translate requests on loopback", command) + [
         f"{args.requests} Translate requests sent at once through `gradio_client` to `diffs2st app` "
         f"(`--concurrency {args.concurrency}`: requests are computed one at a time and wait in the Gradio queue), "
-        f"each a {summary['input_seconds']:.2f} s French clip ({clip.name}) with {args.steps} sampling steps, on "
-        f"{os.cpu_count()} CPU cores shared with other work (1-minute load average "
+        f"each a {summary['input_seconds']:.2f} s French clip ({clip.name}) with {args.steps} sampling steps; the "
+        f"app and the client ran on {cores} of this machine's {os.cpu_count()} CPU cores (their affinity), shared "
+        f"with other work (1-minute load average "
         f"{load_before[0]:.1f} before the burst, {load_after[0]:.1f} after). Latency is from sending a request to "
         "receiving its answer (upload, queue wait, computation, spectrogram and download included).",
         "",

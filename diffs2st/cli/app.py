@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 
 from ..errors import ConfigError, Diffs2stError
-from ..pretrained import PRETRAINED_DIR
 from .main import add_command
 
 
@@ -58,9 +57,10 @@ def register(subparsers) -> None:
                          "English speech in the same voice), Enhance, Generate digits. No share link, no analytics.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port to serve on")
-    parser.add_argument("--model", default=str(PRETRAINED_DIR),
+    parser.add_argument("--model", default=None,
                         help="folder with the direct S2ST components (direct-st/ or st/, speaker-encoder/, "
-                             "synthesizer/, vocoder/)")
+                             "synthesizer/, vocoder/); default: the bundled folder ($DIFFS2ST_PRETRAINED or "
+                             "pretrained/)")
     parser.add_argument("--max-seconds", type=float, default=60.0,
                         help="longest clip accepted on Translate and Enhance, in seconds")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload accepted, in MB")
