@@ -37,7 +37,7 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import MelConfig, load_audio
+from diffs2st.audio import load_audio
 from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.audio.vad import VADS, segment_wave
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
@@ -309,8 +309,11 @@ def main() -> None:
     parser.add_argument("--out", default="docs/benchmarks/streaming")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rate, manifest = MelConfig().sample_rate, Path(args.manifest)
+    from diffs2st.s2st.translator import Translator
+
     model = args.model or str(pretrained_dir())
+    translator = Translator.from_pretrained(model)
+    rate, manifest = translator.mel.sample_rate, Path(args.manifest)
     work, out = Path(args.work), Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -322,7 +325,7 @@ def main() -> None:
     print(f"talk: {len(truth)} clips, {clean.size / rate:.0f} s", file=sys.stderr)
     segmentation = compare_vads(talks, truth, rate)
 
-    judge = build_judge("asr", MelConfig())
+    judge = build_judge("asr", translator.mel)
     runs = {}
     for condition in talks:
         run = run_stream(work / f"talk-{condition}.wav", work, model, args.threads, args.chunk_ms)
@@ -335,9 +338,7 @@ def main() -> None:
             "clips_translated": sum(b is not None and run["segments"][b]["tgt_text"] != "" for b in best),
             "latency": latency_rows(run["segments"], truth, best), "asr": asr_summary(rows), "per_clip": rows}
         print(condition, runs[condition]["asr"], runs[condition]["latency"], file=sys.stderr)
-    from diffs2st.s2st.translator import Translator
-
-    translator, ceiling = Translator.from_pretrained(model), []
+    ceiling = []
     for condition, wave in talks.items():
         rows, reference_rows, speed = one_by_one(wave, truth, manifest, translator, judge, rate, args.seed,
                                                  ceiling=not ceiling)

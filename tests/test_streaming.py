@@ -280,3 +280,27 @@ def test_long_form_command_writes_audio_subtitles_and_segments(tmp_path, speech,
     before = out.read_bytes()
     assert main(["translate", str(source), "-o", str(out), "--max-seconds", "1", *common]) == 2
     assert out.read_bytes() == before and not list(tmp_path.glob(".*partial"))  # nothing written, nothing left
+
+
+def test_the_voice_is_the_mean_of_the_speaker_heard_so_far_and_restarts_for_a_new_one():
+    import torch
+
+    from diffs2st.s2st.streaming import SpeakerTracker
+
+    class Encoder:  # hands out preset unit embeddings, one per call
+        def __init__(self, vectors):
+            self.vectors = iter(torch.nn.functional.normalize(torch.tensor(vectors), dim=-1)[:, None])
+
+        def embed_waves(self, waves):
+            return next(self.vectors)
+
+    tracker = SpeakerTracker(Encoder([[1.0, 0.0], [0.9, 0.3], [0.0, 1.0], [0.5, 0.5]]))
+    first, memory = tracker.propose(None, 2.0)
+    tracker.accept(memory)
+    second, memory = tracker.propose(None, 2.0)  # the same speaker: the mean of both
+    tracker.accept(memory)
+    assert 0.0 < float(second[0, 1]) < 0.3 / np.hypot(0.9, 0.3)
+    third, memory = tracker.propose(None, 1.0)  # far from it: a new speaker, heard alone
+    assert torch.allclose(third, torch.tensor([[0.0, 1.0]]))
+    guess, _ = tracker.propose(None, 1.0)  # the memory only moves when a segment is accepted
+    assert float(torch.nn.functional.cosine_similarity(guess, second)) > 0.9

@@ -38,6 +38,10 @@ from ..audio.vad import Segmenter, build_vad
 from ..errors import AudioError, AudioTooLongError, OutputPathError
 
 SPEAKER_MEMORY_SECONDS = 120.0
+# A segment whose voice is further than this (cosine) from the voice heard so far starts a new speaker. The bundled
+# speaker encoder on 80 test-unseen clips (10 speakers): same speaker 5th percentile 0.89 (median 0.97), different
+# speakers 95th percentile 0.74 (median -0.14).
+SPEAKER_CHANGE_COSINE = 0.8
 # Start translating a segment once its silence has lasted this long (the VAD's padding must be heard first).
 SPECULATE_SECONDS = 0.13
 # Segments start at their first sample within this many dB of their peak: the bundled translator, trained on clips
@@ -76,7 +80,8 @@ class StreamSegment:
 
 
 class SpeakerTracker:
-    """The voice to speak in: a fixed reference's embedding, or the running mean of the segments heard so far."""
+    """The voice to speak in: a fixed reference's embedding, or the running mean of the segments heard so far (of
+    the current speaker: a segment far from it, `SPEAKER_CHANGE_COSINE`, starts the mean again)."""
 
     def __init__(self, encoder, voice: np.ndarray | None = None, memory_seconds: float = SPEAKER_MEMORY_SECONDS):
         self.encoder, self.memory = encoder, memory_seconds
@@ -89,7 +94,9 @@ class SpeakerTracker:
         if self.fixed is not None:
             return self.fixed, None
         embedding = self.encoder.embed_waves([wave])
-        total = embedding * seconds if self.total is None else \
+        new_speaker = self.total is None or float(
+            torch.nn.functional.cosine_similarity(embedding, self.total).min()) < SPEAKER_CHANGE_COSINE
+        total = embedding * seconds if new_speaker else \
             self.total * math.exp(-seconds / self.memory) + embedding * seconds
         return torch.nn.functional.normalize(total, dim=-1), total
 
