@@ -169,6 +169,8 @@ def main() -> int:
                         help="with --render: take the main table's rows of the splits this s2st.json measured (e.g. "
                              "one split run on more records)")
     parser.add_argument("--note", default=None, help="with --render: a paragraph shown under the commands")
+    parser.add_argument("--wait-ceilings", type=int, default=0, metavar="SECONDS",
+                        help="wait up to this long for a ceilings run still going to write the judges-v2 ceiling")
     parser.add_argument("--speed-from", metavar="JSON", default=None,
                         help="take every row's RTFs from this earlier s2st.json (same system, split and records, "
                              "measured there) and keep outputs already complete in --work instead of making them "
@@ -215,9 +217,13 @@ def run(args, command: str) -> dict:
         first ``limit`` records, computed from its per-utterance rows. Read when first needed, after the outputs
         are made and judged, so a ceilings run may still be going when this one starts."""
         path = Path(args.ceilings).parent / f"ceiling-{split}.json"
-        report = json.loads(path.read_text())
-        if "asr_bleu_pocketsphinx" not in report["summary"]:
-            raise SystemExit(f"{path} was not judged by judges v2 (Moonshine + pocketsphinx): run benchmarks/ceilings.py")
+        waited = 0
+        while "asr_bleu_pocketsphinx" not in (report := json.loads(path.read_text()))["summary"]:
+            if waited >= args.wait_ceilings:
+                raise SystemExit(f"{path} was not judged by judges v2 (Moonshine + pocketsphinx): run "
+                                 "benchmarks/ceilings.py")
+            time.sleep(30)  # a ceilings run on the other core writes it when its split is done
+            waited += 30
         whole = {"utterances": len(report["per_utterance"]), **report["summary"]}
         return {**whole, "asr_bleu_whole_split": whole["asr_bleu"],
                 **asr_bleu_ceiling(Path(args.corpus) / f"{split}.jsonl", limit, args.jobs, whole,
