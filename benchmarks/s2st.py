@@ -23,6 +23,7 @@ import json
 import math
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
