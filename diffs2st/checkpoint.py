@@ -6,7 +6,6 @@ any normalisation statistics the model needs), so the model can be rebuilt from 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -27,44 +26,6 @@ from .registry import MODELS
 
 FORMAT = "diffs2st-checkpoint-v1"
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "config.yaml", "model.safetensors", "metrics.json"
-
-# Where each registered model is defined: `load_checkpoint` imports only the module of the model it rebuilds, so
-# loading one checkpoint costs that model's imports and nothing else (no training machinery). A new model class
-# adds its name here; tests/test_cold_start.py checks that the table and the registry agree.
-MODEL_MODULES: dict[str, str] = {
-    "toy-regressor": "diffs2st.training.toy",
-    "digit-diffusion": "diffs2st.digits.model",
-    "digit-classifier": "diffs2st.digits.classifier",
-    "noise-aware-classifier": "diffs2st.nets.classifier",
-    "mlp-denoiser": "diffs2st.nets.mlp",
-    "unet1d": "diffs2st.nets.unet1d",
-    "unet2d": "diffs2st.nets.unet2d",
-    "hifigan": "diffs2st.vocoders.hifigan",
-    "istft-vocoder": "diffs2st.vocoders.istft",
-    "speech-translator": "diffs2st.translation.model",
-    "speaker-encoder": "diffs2st.speaker.encoder",
-    "acoustic-synthesizer": "diffs2st.s2st.synthesizer",
-    "text-translator": "diffs2st.translation.text",
-    "score-enhancer": "diffs2st.enhancement.score",
-    "enhancement-speaker-classifier": "diffs2st.enhancement.score",
-}
-
-
-def import_model_modules() -> None:
-    """Import every module of `MODEL_MODULES` (all models registered)."""
-    for module in dict.fromkeys(MODEL_MODULES.values()):
-        importlib.import_module(module)
-
-
-def model_class(name: str) -> type:
-    """The registered model class called ``name``, importing only the module that defines it (a model registered
-    elsewhere, e.g. by a test, is found once its module has been imported)."""
-    if name not in MODELS:
-        if name not in MODEL_MODULES:
-            known = sorted(set(MODEL_MODULES) | set(MODELS.names()))
-            raise ConfigError(f"unknown model {name!r} (known: {', '.join(known)})")
-        importlib.import_module(MODEL_MODULES[name])
-    return MODELS.get(name)
 
 
 @dataclass
@@ -135,7 +96,7 @@ def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
         raise ConfigError(f"{path}: unknown key {extra[0]!r}")
     if raw["format"] != FORMAT:
         raise CheckpointError(f"{path}: format {raw['format']!r} is not {FORMAT!r}")
-    kind = model_class(raw["model"])
+    kind = MODELS.get(raw["model"])  # imports the model's module
     return kind, from_dict(kind.config_class, raw["config"], f"{path}: config", require_all=True)
 
 

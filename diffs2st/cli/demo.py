@@ -12,10 +12,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..audio import DEFAULT_MEL, griffin_lim, log_mel, save_audio
-from ..data.tts import espeak, flite
 from ..pretrained import bundled, pretrained_dir
 from .main import add_command
 
@@ -28,6 +24,11 @@ ST_TARGET = "My neighbors found the small white houses."
 
 def run_demo(out_dir: Path, griffin_lim_iters: int = 32) -> dict:
     """Run the demo into ``out_dir``; returns a summary dict (paths, durations, timings)."""
+    import numpy as np
+
+    from ..audio import DEFAULT_MEL, griffin_lim, log_mel, save_audio
+    from ..data.tts import espeak, flite
+
     config = DEFAULT_MEL  # no model: the synthesizers' audio through the project's front end and back
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {}
@@ -64,6 +65,7 @@ def run_translation_demo(out_dir: Path, model_dir: Path | None = None) -> dict |
     model_dir = Path(model_dir or bundled("st"))
     if not (model_dir / "config.yaml").is_file():
         return None
+    from ..audio import DEFAULT_MEL, save_audio
     from ..checkpoint import load_checkpoint
     from ..data.speakers import speak_french
     from ..judges import text_scores
@@ -92,6 +94,7 @@ def s2st_components_present(directory: Path | None = None) -> bool:
 
 def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) -> dict:
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
+    from ..audio import DEFAULT_MEL, save_audio
     from ..data.speakers import speak_english, speak_french
     from ..judges import DNSMOS, MoonshineASR, PocketsphinxASR, SpeakerSimilarity, text_scores
     from ..s2st.translator import Translator

@@ -12,7 +12,9 @@ from ..audio import DEFAULT_MEL, MelConfig
 from ..errors import Diffs2stError
 from ..registry import Registry
 
-ENHANCERS: Registry[type] = Registry("enhancer")
+# The score enhancers register in score_enhancers.py, which imports torch and the models: only when asked for.
+ENHANCERS: Registry[type] = Registry("enhancer", modules={"score-conditional": "diffs2st.enhancement.score_enhancers",
+                                                          "score-prior": "diffs2st.enhancement.score_enhancers"})
 
 
 @ENHANCERS.register("spectral-gating")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
@@ -19,10 +18,18 @@ from ..registry import Registry
 if TYPE_CHECKING:  # the harness imports Lightning (seconds); registering a task must not
     from .harness import TrainerConfig
 
-# Where each task is registered: a run config imports only its task's module. This module imports no training
-# machinery, so a model module may also register its task (translation/text.py). A new task adds its name here;
-# tests/test_cold_start.py checks that the table and the registry agree.
-TASK_MODULES: dict[str, str] = {
+
+class Task(Protocol):
+    model_config: type
+    data_config: type
+
+    def build(self, model: Any, data: Any) -> tuple[torch.nn.Module, Dataset, Callable | None]: ...
+
+
+# Every training task, with the module that registers it: a run config imports only its task's module. This module
+# imports no training machinery, so a model module may also register its task (translation/text.py). A new task
+# adds its name and module here (tests/test_cold_start.py checks the table against the classes).
+TASKS: Registry[type] = Registry("training task", modules={
     "toy": "diffs2st.training.toy",
     "digits": "diffs2st.digits.task",
     "digit-classifier": "diffs2st.digits.task",
@@ -34,17 +41,7 @@ TASK_MODULES: dict[str, str] = {
     "text-translation": "diffs2st.translation.text",
     "score-enhancer": "diffs2st.enhancement.task",
     "enhancement-classifier": "diffs2st.enhancement.task",
-}
-
-
-class Task(Protocol):
-    model_config: type
-    data_config: type
-
-    def build(self, model: Any, data: Any) -> tuple[torch.nn.Module, Dataset, Callable | None]: ...
-
-
-TASKS: Registry[type] = Registry("training task")
+})
 
 RUN_SECTIONS = ("task", "model", "data", "trainer")
 
@@ -71,7 +68,7 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
         raise ConfigError(f"{path}: missing key 'task'")
     from .harness import TrainerConfig
 
-    task = task_class(raw["task"])
+    task = TASKS.get(raw["task"])  # imports the task's module
     return RunConfig(
         task=raw["task"],
         model=from_dict(task.model_config, raw.get("model", {}), f"{path}: model"),
@@ -80,25 +77,9 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
     )
 
 
-def import_task_modules() -> None:
-    """Import every module of `TASK_MODULES` (all tasks registered)."""
-    for module in dict.fromkeys(TASK_MODULES.values()):
-        importlib.import_module(module)
-
-
-def task_class(name: str) -> type:
-    """The registered task called ``name``, importing only the module that registers it."""
-    if name not in TASKS:
-        if name not in TASK_MODULES:
-            known = sorted(set(TASK_MODULES) | set(TASKS.names()))
-            raise ConfigError(f"unknown training task {name!r} (known: {', '.join(known)})")
-        importlib.import_module(TASK_MODULES[name])
-    return TASKS.get(name)
-
-
 def build_run(config: RunConfig) -> tuple[torch.nn.Module, Dataset, Callable | None]:
     """(model, dataset, collate_fn) of the run; the initial weights are seeded by ``trainer.seed``, and the caller's
     random state is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.trainer.seed)
-        return task_class(config.task)().build(config.model, config.data)
+        return TASKS.get(config.task)().build(config.model, config.data)
