@@ -15,21 +15,6 @@ from .errors import CheckpointError
 
 ENVIRONMENT_VARIABLE = "DIFFS2ST_PRETRAINED"
 
-# The module-level paths of earlier versions, now resolved when read (``pretrained.ST_MODEL``): callers should use
-# ``bundled(name)`` or ``model_or_bundled(option, name)``, which read the environment at call time.
-_LEGACY_NAMES = {"ST_MODEL": "st", "DIGIT_MODEL": "digits", "DIGIT_CLASSIFIER": "digit-classifier",
-                 "VOCODER": "vocoder", "SPEAKER_ENCODER": "speaker-encoder",
-                 "ENHANCE_CONDITIONAL": "enhance-conditional", "ENHANCE_PRIOR": "enhance-prior",
-                 "ENHANCE_CLASSIFIER": "enhance-classifier"}
-
-
-def __getattr__(name: str) -> Path:
-    if name == "PRETRAINED_DIR":
-        return pretrained_dir()
-    if name in _LEGACY_NAMES:
-        return bundled(_LEGACY_NAMES[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def pretrained_dir() -> Path:
     """The folder of bundled checkpoints: $DIFFS2ST_PRETRAINED, else the repository's pretrained/."""

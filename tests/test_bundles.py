@@ -11,8 +11,9 @@ import yaml
 
 from diffs2st.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_checkpoint
 from diffs2st.config import to_dict
-from diffs2st.pretrained import PRETRAINED_DIR
+from diffs2st.pretrained import pretrained_dir
 
+PRETRAINED_DIR = pretrained_dir()
 BUNDLES = sorted(path for path in PRETRAINED_DIR.iterdir() if path.is_dir()) if PRETRAINED_DIR.is_dir() else []
 
 
