@@ -84,6 +84,18 @@ def test_app_command_parses_without_importing_gradio():
     assert out.stdout.strip() == "127.0.0.1 7999 60.0 False"
 
 
+def test_app_command_refuses_a_taken_port_before_loading_models(capsys):
+    from diffs2st.cli.main import main
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        start = time.perf_counter()
+        code = main(["app", "--port", str(port)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(f"error: cannot serve on 127.0.0.1:{port}") and "\n" not in err
+    assert time.perf_counter() - start < 30  # no translator was loaded
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The real page in headless Chromium
 

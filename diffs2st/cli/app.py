@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from ..errors import ConfigError, Diffs2stError
 from .main import add_command
@@ -17,7 +18,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before the models load when ``host``:``port`` cannot be served (taken, or not an address here)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise Diffs2stError(f"cannot serve on {host}:{port} ({error.strerror or error}); choose another --port "
+                            "or --host") from None
+
+
 def _run(args) -> int:
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be 1-65535, got {args.port}")
+    _check_port(args.host, args.port)
     try:
         import gradio  # noqa: F401  (only this command needs it)
     except ImportError:
@@ -28,8 +42,6 @@ def _run(args) -> int:
     from ..app.make_examples import EXAMPLES_DIR
     from ..app.ui import build_app, launch
 
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port must be 1-65535, got {args.port}")
     if args.threads:
         torch.set_num_threads(args.threads)  # the process is ours here: the command line owns its threads
     limits = AppLimits(translate_max_seconds=args.max_seconds, enhance_max_seconds=args.max_seconds,
