@@ -96,6 +96,31 @@ def test_app_command_refuses_a_taken_port_before_loading_models(capsys):
     assert time.perf_counter() - start < 30  # no translator was loaded
 
 
+@pytest.mark.slow
+def test_page_sends_no_analytics_and_makes_no_share_link(monkeypatch):
+    """With GRADIO_ANALYTICS_ENABLED unset (Gradio's default is on), building and launching the page calls none of
+    Gradio's analytics or version-check requests, makes no share link and serves on loopback only."""
+    import gradio.analytics
+
+    from diffs2st.app.ui import build_app, launch
+
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    calls = []
+    monkeypatch.setattr(gradio.analytics, "_do_analytics_request", lambda *a, **k: calls.append(("request", a)))
+    monkeypatch.setattr(gradio.analytics, "version_check", lambda: calls.append(("version_check",)))
+    service = AppService(AppLimits())
+    demo = build_app(service)
+    try:
+        _, local_url, share_url = launch(demo, service.limits, port=free_port(), block=False)
+        with urllib.request.urlopen(local_url, timeout=10) as response:
+            assert response.status == 200
+        assert local_url.startswith("http://127.0.0.1:") and share_url is None
+    finally:
+        demo.close()
+        service.close()
+    assert not calls, calls
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The real page in headless Chromium
 
