@@ -278,20 +278,20 @@ def markdown(report: dict) -> str:
             f"{lat['compute_per_segment_mean_s']:.2f} |")
     ss = STREAMSPEECH
     speeds = ", ".join(f"{c} {r['one_by_one']['rtf']:.3f}" for c, r in report["runs"].items())
-    lines += ["", f"One by one: each clip's exact span cut from the talk (noise included) through `Translator.translate` "
-              f"(the whole clip, its own voice), RTF {speeds}. Ceiling: the reference English audio. RTF of the "
-              "product path: its wall time (models loaded) over the talk's length. Latency: from the end of a "
-              "segment's speech to its English audio being ready, on the simulated real-time clock of "
+    wasted = ", ".join(f"{c} {r['latency']['wasted_on_dropped_guesses_s']:.1f} s" for c, r in report["runs"].items())
+    lines += ["", "One by one: each clip's exact span cut from the talk (noise included) through "
+              f"`Translator.translate` (the whole clip, its own voice), RTF {speeds}. Ceiling: the reference English "
+              "audio. RTF of the product path: its wall time (models loaded) over the talk's length. Latency: from "
+              "the end of a segment's speech to its English audio being ready, on the simulated real-time clock of "
               "`diffs2st.s2st.streaming` (work starts when the chunk has arrived and earlier work is done) — the wait "
               "for the VAD's guess (0.13 s of silence, confirmed at 0.25 s) and for the 100 ms chunk are part of it. "
-              "Compute spent on guesses that were dropped: "
-              + ", ".join(f"{c} {r['latency']['wasted_on_dropped_guesses_s']:.1f} s" for c, r in report["runs"].items())
-              + ".", "",
+              f"Compute spent on guesses that were dropped: {wasted}.", "",
               "## Next to StreamSpeech", "",
               f"StreamSpeech (Zhang et al., ACL 2024, arXiv:2406.03049; CVSS-C Fr→En, real speech, GPU): offline "
               f"ASR-BLEU {ss['offline_asr_bleu']}; its simultaneous mode trades ASR-BLEU against average lagging (AL) "
               f"by chunk size (the curve in its README, assets/simultaneous_results.png); the README's worked example "
-              f"(chunk {ss['readme_example_chunk_ms']} ms, two utterances) prints ASR-BLEU {ss['readme_example_asr_bleu']}, "
+              f"(chunk {ss['readme_example_chunk_ms']} ms, two utterances) prints ASR-BLEU "
+              f"{ss['readme_example_asr_bleu']}, "
               f"AL {ss['readme_example_al_ms']:.0f} ms, computation-aware AL {ss['readme_example_al_ca_ms']:.0f} ms, "
               f"EndOffset {ss['readme_example_end_offset_ms']:.0f} ms. Not the same measurement: StreamSpeech speaks "
               "while the sentence is still going (AL counts from the source's start of each word); diffs2st speaks "

@@ -282,7 +282,7 @@ class Segmenter:
             self.buffer_start = keep
 
 
-def segment_wave(wave: np.ndarray, vad: str | object = "silero", sample_rate: int = 16000, chunk_samples: int = 1600,
+def segment_wave(wave: np.ndarray, vad: str | object, sample_rate: int, chunk_samples: int = 1600,
                  **options) -> list[SpeechSegment]:
     """All speech segments of an in-memory wave, fed in chunks of ``chunk_samples`` (any size gives the same)."""
     detector = build_vad(vad, sample_rate) if isinstance(vad, str) else vad
