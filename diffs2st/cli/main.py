@@ -11,6 +11,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import shlex
 import sys
@@ -74,6 +75,8 @@ def add_command(subparsers, name: str, help: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; ``argv`` None means this process is the `diffs2st` program (its arguments are sys.argv)."""
+    program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[:1])  # the command is the first argument: only its module is imported
     args = parser.parse_args(argv)
@@ -86,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if program:
+            # The program ends here. Frozen, the objects it built (torch's modules, the models) are not traversed
+            # again by the collections of the interpreter's shutdown: 0.3-0.4 s less after a translation.
+            gc.freeze()
     return int(result or 0)
 
 

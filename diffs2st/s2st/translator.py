@@ -117,6 +117,23 @@ def speak(synthesizer: AcousticSynthesizer, vocoder, timer: StageTimer, token_li
     return np.concatenate(joined), mel
 
 
+# A sentence of about the length of a 2-3 s utterance's translation, for `warm_up`.
+WARM_UP_TEXT = "the black cat is sleeping in the small house"
+
+
+@torch.inference_mode()
+def warm_up(synthesizer: AcousticSynthesizer, vocoder) -> None:
+    """Synthesize and vocode one short sentence (one sampling step, with voice guidance as `Translator.translate`
+    runs it) and throw it away: the first real call then finds the kernels and memory it needs already set up,
+    instead of costing 1.2-1.25x the second (docs/benchmarks/cold_start/cold_start.md). Leaves every random state
+    alone (the synthesizer samples from its own seeded generator)."""
+    tokens = synthesizer.tokenizer.encode(WARM_UP_TEXT)
+    states = torch.zeros(len(tokens), synthesizer.config.state_dim) if synthesizer.config.state_dim else None
+    speaker = torch.zeros(1, synthesizer.config.speaker_dim)
+    speak(synthesizer, vocoder, StageTimer(("synthesizer", "vocoder")), [tokens], [states], speaker, 0, steps=1,
+          voice_guidance=1.0)
+
+
 class Translator:
     """The four trained components, checked for compatibility (same MelConfig, matching widths and symbols)."""
 
@@ -145,7 +162,9 @@ class Translator:
         parts, loaded_vocoder = load_components(Path(directory), {
             translator: SpeechTranslator, "speaker-encoder": SpeakerEncoder, "synthesizer": AcousticSynthesizer},
             vocoder)
-        return cls(parts[translator], parts["speaker-encoder"], parts["synthesizer"], loaded_vocoder)
+        loaded = cls(parts[translator], parts["speaker-encoder"], parts["synthesizer"], loaded_vocoder)
+        warm_up(loaded.synthesizer, loaded.vocoder)
+        return loaded
 
     @torch.inference_mode()
     def translate(self, wave: np.ndarray, voice: np.ndarray | None = None, steps: int = 4,
@@ -220,7 +239,9 @@ class CascadeTranslator:
         parts, loaded_vocoder = load_components(Path(directory), {
             "st": SpeechTranslator, "text-mt": TextTranslator, "speaker-encoder": SpeakerEncoder,
             "cascade-tts": AcousticSynthesizer}, vocoder)
-        return cls(parts["st"], parts["text-mt"], parts["speaker-encoder"], parts["cascade-tts"], loaded_vocoder)
+        loaded = cls(parts["st"], parts["text-mt"], parts["speaker-encoder"], parts["cascade-tts"], loaded_vocoder)
+        warm_up(loaded.tts, loaded.vocoder)
+        return loaded
 
     @torch.inference_mode()
     def translate(self, wave: np.ndarray, voice: np.ndarray | None = None, steps: int = 4,
