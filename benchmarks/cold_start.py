@@ -292,6 +292,18 @@ def markdown(document: dict) -> list[str]:
     return lines
 
 
+def describe(checkout: Path) -> str:
+    """The checkout's folder and, when it is a git working tree, its commit (with '+' if it has local changes)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=checkout,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(checkout)
+    return f"{checkout} (commit {commit}{'+' if dirty else ''})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "cold_start"), help="report folder")
@@ -316,7 +328,7 @@ def main() -> None:
                       by_case.values() for run in case_runs if run["torch_threads"] is not None})
     document = {
         "command": "python benchmarks/cold_start.py " + shlex.join(sys.argv[1:]),
-        "checkouts": {label: str(path) for label, path in checkouts.items()},
+        "checkouts": {label: describe(path) for label, path in checkouts.items()},
         "runs_per_case": args.runs,
         "machine": {"cpus": os.cpu_count(), "affinity": sorted(os.sched_getaffinity(0)),
                     "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"), "torch_threads": ", ".join(threads),
