@@ -93,6 +93,7 @@ def test_cli_without_a_model_is_one_line_error(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "no checkpoint directory" in err[0]
 
 
+@pytest.mark.slow
 def test_noise_aware_classifier_learns_and_its_guidance_steers_sampling(digit_manifest, tmp_path):
     """A few dozen steps learn the clean clips; its gradient then pulls an unconditional sampler toward a class."""
     shipped = yaml.safe_load((Path(__file__).parents[1] / "configs" / "digits-classifier.yaml").read_text())

@@ -32,6 +32,7 @@ def s2st_corpus(tmp_path_factory):
     return write_manifest(root / "test.jsonl", records)
 
 
+@pytest.mark.slow
 def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
     assert main(["eval", "s2st", str(s2st_corpus), "--reference", "-o", str(tmp_path), "--name", "ceiling",
                  "--jobs", "1"]) == 0
@@ -99,6 +100,7 @@ def test_st_text_hypotheses(s2st_corpus, tmp_path):
     assert 0 < summary["tgt_wer"] < 1 and summary["tgt_bleu"] < 100
 
 
+@pytest.mark.slow
 def test_enhance_noisy_floor_vs_clean_ceiling(tmp_path):
     clean = flite("four green apples are on the table", "rms")
     noisy = clean + 0.05 * np.random.default_rng(0).standard_normal(clean.size).astype(np.float32)
@@ -115,6 +117,7 @@ def test_enhance_noisy_floor_vs_clean_ceiling(tmp_path):
     assert "by_family/white" in floor and "by_snr/5" in floor
 
 
+@pytest.mark.slow
 def test_digits_accuracy(tmp_path):
     records = []
     for digit, word in enumerate(["zero", "one", "two"]):
@@ -125,6 +128,7 @@ def test_digits_accuracy(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["summary"]["accuracy"] == 1.0
 
 
+@pytest.mark.slow
 def test_data_check_on_a_tiny_corpus(s2st_corpus, tmp_path, capsys):
     """Two speakers in a 3-utterance corpus: WER per speaker, same/different-speaker EER, durations."""
     import shutil as sh

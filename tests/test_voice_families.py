@@ -69,6 +69,7 @@ def test_festival_kd_speaks_english():
     assert wave.size > 0.5 * SR and np.abs(wave).max() > 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not kokoro.available(), reason="the Kokoro wheels are not installed (make setup installs them)")
 def test_kokoro_blend_speaks_both_languages_peak_normalised(tmp_path):
     engine = kokoro.engine(tmp_path / "cache")
@@ -113,6 +114,7 @@ def tiny_v2(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_v2_splits_are_disjoint_and_held_out_voices_stay_out_of_train(tiny_v2):
     splits = {s: read_manifest(tiny_v2 / "a" / f"{s}.jsonl", S2STRecord) for s in synth_cvss_v2.SPLITS}
     assert [len(splits[s]) for s in synth_cvss_v2.SPLITS] == [8, 2, 3, 3, 3, 3]
@@ -134,6 +136,7 @@ def test_v2_splits_are_disjoint_and_held_out_voices_stay_out_of_train(tiny_v2):
     assert len((tiny_v2 / "a" / "test-noisy.conditions.jsonl").read_text().splitlines()) == 3
 
 
+@pytest.mark.slow
 def test_v2_same_seed_same_bytes_other_seed_other_plan(tiny_v2, tmp_path):
     synth_cvss_v2.build(tmp_path / "b", train=8, dev=2, test=3, speakers=4, unseen_speakers=2, unseen_voices=1,
                         mix=NO_KOKORO, seed=5, jobs=1)
@@ -168,6 +171,7 @@ def test_v2_cli_errors_and_v1_options(tmp_path, capsys):
         synth_cvss_v2.build(tmp_path / "z", train=1, dev=0, test=0, speakers=1, mix=NO_KOKORO)
 
 
+@pytest.mark.slow
 def test_data_check_reports_families_base_voices_and_goals(tiny_v2, tmp_path):
     import json
 
