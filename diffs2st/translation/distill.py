@@ -9,7 +9,7 @@ teacher-forced reference texts from three signals: the reference next token (cro
 smoothing), the teacher's next-token distribution (KL) and the teacher's final hidden states (MSE). The last one is
 what lets the direct S2ST synthesizer, trained on the teacher's states, read the student's without retraining.
 Why: the target decoder runs once per output character, so its depth sets most of the direct path's translation
-cost (docs/benchmarks/s2st.md, head to head).
+cost (docs/benchmarks/s2st/s2st.md, head to head).
 
 Everything frozen sees the same input at every step (no SpecAugment, dropout off), so with ``cache_teacher`` (the
 default) the encoder states, the source decoder's states and the teacher's logits and states are computed once per
