@@ -185,3 +185,18 @@ def test_data_check_reports_families_base_voices_and_goals(tiny_v2, tmp_path):
     assert "eer_encoder_target_target" in summary["overall"]
     assert summary["goals"][">= 200 training speakers"] is False
     assert (out / "selfcheck_families.png").is_file() and "By voice family" in (out / "selfcheck.md").read_text()
+
+
+def test_self_check_samples_families_in_turn_and_v1_corpora_as_before():
+    from diffs2st.data.selfcheck import balanced_sample
+
+    def records(families):
+        return [S2STRecord(id=str(i), speaker="s", src_audio="a", src_text="x", tgt_text="y",
+                           speaker_spec={"family": f} if f else None) for i, f in enumerate(families)]
+
+    picked = balanced_sample(records(["kokoro"] * 3 + ["flite"] * 17), 8, random.Random(0))
+    assert sorted(r.speaker_spec["family"] for r in picked) == ["flite"] * 5 + ["kokoro"] * 3
+    plain = records([None] * 20)
+    shuffled = list(plain)
+    random.Random(0).shuffle(shuffled)
+    assert balanced_sample(plain, 5, random.Random(0)) == shuffled[:5]

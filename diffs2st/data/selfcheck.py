@@ -80,6 +80,19 @@ def _pair_scores(rows: list[dict], key_a: str, key_b: str, cross: bool, rng: ran
     return same, different
 
 
+def balanced_sample(records: list[S2STRecord], limit: int, rng: random.Random) -> list[S2STRecord]:
+    """Up to ``limit`` records at random, taken in turn from each voice family (so a small family is measured on as
+    many utterances as a large one, as far as it has them); a corpus without families is a plain random sample."""
+    groups: dict[str, list[S2STRecord]] = {}
+    for record in records:
+        groups.setdefault((record.speaker_spec or {}).get("family", "v1"), []).append(record)
+    for name in sorted(groups):
+        rng.shuffle(groups[name])
+    turns = [group[i] for i in range(max(map(len, groups.values()), default=0)) for group in
+             (groups[name] for name in sorted(groups)) if i < len(group)]
+    return turns[:limit]
+
+
 def corpus_stats(corpus_dir: Path) -> dict:
     """What the whole corpus holds (every manifest, not the sample): families, training speakers, base voices."""
     from .voices import spec_from_dict
@@ -126,9 +139,9 @@ def check_corpus(corpus_dir: str | os.PathLike, max_per_split: int = 200, jobs: 
         manifest = corpus_dir / f"{split}.jsonl"
         if not manifest.is_file():
             continue
-        records = [r for r in read_manifest(manifest, S2STRecord) if r.tgt_audio]
-        rng.shuffle(records)
-        items += [CheckItem(str(manifest), split, r) for r in records[:max_per_split]]
+        records = balanced_sample([r for r in read_manifest(manifest, S2STRecord) if r.tgt_audio], max_per_split,
+                                  rng)
+        items += [CheckItem(str(manifest), split, r) for r in records]
     if not items:
         raise DataError(f"{corpus_dir} holds none of the manifests {', '.join(s + '.jsonl' for s in SPLITS)}")
     # a corpus is written at the project's front-end rate (no model involved)
