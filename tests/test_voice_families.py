@@ -95,6 +95,8 @@ def test_augmentation_is_seeded_and_steps_can_be_switched_off():
     other, _ = Augmenter(everything)(wave, 12)
     assert np.array_equal(first, again) and not np.array_equal(first[:1000], other[:1000])
     assert set(applied) == {"speed", "reverb", "bandlimit", "codec", "noise"}
+    assert Augmenter(everything).draw(11) == applied  # the steps alone, without audio
+    assert np.array_equal(Augmenter(everything).apply(wave, applied), first)
     assert abs(first.size - wave.size / applied["speed"]) < 2
     assert np.array_equal(np.random.get_state()[1], state[0]) and random.getstate() == state[1]  # globals untouched
     nothing, applied = Augmenter(AugmentConfig(speed_probability=0, reverb_probability=0, bandlimit_probability=0,

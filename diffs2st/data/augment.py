@@ -11,7 +11,8 @@ same (wave, seed, config) always gives the same output:
 4. codec: telephone G.711 — down to 8 kHz, 8-bit μ-law, back up;
 5. additive noise from synth-noisy's families (`noise.NOISES`) at an SNR in ``snr_db``.
 
-``applied`` names every step taken and its parameters (written next to test-noisy's manifest).
+``applied`` names every step taken and its parameters (written next to test-noisy's manifest); `Augmenter.draw`
+makes them without touching audio, `Augmenter.apply` renders them.
 """
 
 from __future__ import annotations
@@ -79,25 +80,30 @@ def change_speed(wave: np.ndarray, factor: float, sample_rate: int) -> np.ndarra
     return soxr.resample(wave, sample_rate * factor, sample_rate, quality="HQ").astype(np.float32)
 
 
-def room_response(rng: np.random.Generator, config: AugmentConfig, sample_rate: int) -> tuple[np.ndarray, dict]:
-    """Impulse response of a random shoebox room with a target RT60 (Sabine), by the image-source method."""
-    import pyroomacoustics as pra
-
+def draw_room(rng: np.random.Generator, config: AugmentConfig) -> dict:
+    """A random shoebox room: size, target RT60, source and microphone positions (metres)."""
     size = rng.uniform(config.room_min, config.room_max)
     rt60 = float(rng.uniform(*config.rt60_range))
-    absorption, max_order = pra.inverse_sabine(rt60, size)
-    room = pra.ShoeBox(size, fs=sample_rate, materials=pra.Material(absorption), max_order=min(max_order, 40))
     margin = 0.5
     source = rng.uniform([margin] * 3, size - margin)
     direction = rng.normal(size=3)
     distance = float(rng.uniform(*config.mic_distance_range))
     microphone = np.clip(source + distance * direction / np.linalg.norm(direction), margin, size - margin)
-    room.add_source(source)
-    room.add_microphone(microphone)
-    room.compute_rir()
-    response = np.asarray(room.rir[0][0], dtype=np.float64)
-    return response, {"rt60": round(rt60, 3), "room": [round(float(v), 2) for v in size],
-                      "distance": round(float(np.linalg.norm(microphone - source)), 2)}
+    return {"rt60": round(rt60, 3), "room": [round(float(v), 3) for v in size],
+            "source": [round(float(v), 3) for v in source], "microphone": [round(float(v), 3) for v in microphone]}
+
+
+def room_response(room: dict, sample_rate: int) -> np.ndarray:
+    """Impulse response of ``room`` (`draw_room`) with its RT60 by Sabine's formula, by the image-source method."""
+    import pyroomacoustics as pra
+
+    absorption, max_order = pra.inverse_sabine(room["rt60"], room["room"])
+    simulated = pra.ShoeBox(room["room"], fs=sample_rate, materials=pra.Material(absorption),
+                            max_order=min(max_order, 40))
+    simulated.add_source(room["source"])
+    simulated.add_microphone(room["microphone"])
+    simulated.compute_rir()
+    return np.asarray(simulated.rir[0][0], dtype=np.float64)
 
 
 def reverberate(wave: np.ndarray, response: np.ndarray) -> np.ndarray:
@@ -136,43 +142,56 @@ def telephone(wave: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 class Augmenter:
-    """``augmenter(wave, seed) -> (augmented float32, applied steps)``; see the module docstring for the order."""
+    """``augmenter(wave, seed) -> (augmented float32, applied steps)``; see the module docstring for the order.
+    ``draw(seed)`` gives the steps alone (cheap: no audio), ``apply(wave, steps)`` renders them."""
 
     def __init__(self, config: AugmentConfig = AugmentConfig(), sample_rate: int = MelConfig().sample_rate) -> None:
         self.config, self.sample_rate = config, sample_rate
 
-    def __call__(self, wave: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
-        config, rate = self.config, self.sample_rate
+    def draw(self, seed: int) -> dict:
+        """Every random choice of one augmentation, from ``numpy.random.default_rng(seed)``."""
+        config = self.config
         rng = np.random.default_rng(seed)
-        out = np.asarray(wave, dtype=np.float32)
-        applied: dict = {}
-        # every draw happens whether or not the step runs, so switching one step off leaves the others' draws alone
+        # every step's coin is drawn whether or not it comes up, so switching one step off leaves the others alone
         take = {name: rng.random() < getattr(config, f"{name}_probability")
                 for name in ("speed", "reverb", "bandlimit", "codec", "noise")}
+        steps: dict = {}
         if take["speed"]:
-            factor = float(rng.uniform(*config.speed_range))
-            out = change_speed(out, factor, rate)
-            applied["speed"] = round(factor, 4)
+            steps["speed"] = round(float(rng.uniform(*config.speed_range)), 4)
         if take["reverb"]:
-            response, room = room_response(rng, config, rate)
-            out = reverberate(out, response)
-            applied["reverb"] = room
+            steps["reverb"] = draw_room(rng, config)
         if take["bandlimit"]:
             which = int(rng.integers(0, 3))  # 0 high-pass, 1 low-pass, 2 both
-            highpass = float(rng.uniform(*config.highpass_hz)) if which != 1 else None
-            lowpass = float(rng.uniform(*config.lowpass_hz)) if which != 0 else None
-            out = band_limit(out, highpass, lowpass, rate)
-            applied["bandlimit"] = {"highpass": highpass and round(highpass), "lowpass": lowpass and round(lowpass)}
+            steps["bandlimit"] = {"highpass": round(float(rng.uniform(*config.highpass_hz))) if which != 1 else None,
+                                  "lowpass": round(float(rng.uniform(*config.lowpass_hz))) if which != 0 else None}
         if take["codec"]:
-            out = telephone(out, rate)
-            applied["codec"] = "g711-mulaw"
+            steps["codec"] = "g711-mulaw"
         if take["noise"]:
-            family = config.noise_families[int(rng.integers(0, len(config.noise_families)))]
-            snr = float(rng.uniform(*config.snr_db))
-            noise = NOISES.get(family)(out.size, rng, rate)
-            out = mix_at_snr(out, noise, snr)
-            applied["noise"] = {"family": family, "snr_db": round(snr, 2)}
+            steps["noise"] = {"family": config.noise_families[int(rng.integers(0, len(config.noise_families)))],
+                              "snr_db": round(float(rng.uniform(*config.snr_db)), 2),
+                              "seed": int(rng.integers(0, 2 ** 31))}
+        return steps
+
+    def apply(self, wave: np.ndarray, steps: dict) -> np.ndarray:
+        """Render ``steps`` (from `draw`) on ``wave``; peaks above 0.99 are scaled down."""
+        rate = self.sample_rate
+        out = np.asarray(wave, dtype=np.float32)
+        if "speed" in steps:
+            out = change_speed(out, steps["speed"], rate)
+        if "reverb" in steps:
+            out = reverberate(out, room_response(steps["reverb"], rate))
+        if "bandlimit" in steps:
+            out = band_limit(out, steps["bandlimit"]["highpass"], steps["bandlimit"]["lowpass"], rate)
+        if "codec" in steps:
+            out = telephone(out, rate)
+        if "noise" in steps:
+            noise = NOISES.get(steps["noise"]["family"])(out.size, np.random.default_rng(steps["noise"]["seed"]), rate)
+            out = mix_at_snr(out, noise, steps["noise"]["snr_db"])
         peak = float(np.abs(out).max()) if out.size else 0.0
         if peak > 0.99:
             out = out * np.float32(0.99 / peak)
-        return out.astype(np.float32), applied
+        return out.astype(np.float32)
+
+    def __call__(self, wave: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
+        steps = self.draw(seed)
+        return self.apply(wave, steps), steps

@@ -61,14 +61,10 @@ def render_pair(job: PairJob) -> None:
     save_audio(job.tgt_path, finish_audio(speak(job.en, "en", job.speaker, job.cache_dir)), mel.sample_rate)
 
 
-def noisy_condition(job: NoisyJob) -> tuple:
+def render_noisy(job: NoisyJob) -> None:
     mel = MelConfig()
     clean = load_audio(job.clean.src_path, mel.sample_rate, max_seconds=None)
-    return Augmenter(NOISY_TEST, mel.sample_rate)(clean, job.seed)
-
-
-def render_noisy(job: NoisyJob) -> None:
-    save_audio(job.src_path, noisy_condition(job)[0], MelConfig().sample_rate)
+    save_audio(job.src_path, Augmenter(NOISY_TEST, mel.sample_rate)(clean, job.seed)[0], mel.sample_rate)
 
 
 def parse_mix(text: str | dict | None) -> dict[str, float]:
@@ -183,7 +179,8 @@ def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["de
         manifests[split] = write_manifest(out_dir / f"{split}.jsonl", records)
     manifests["test-noisy"] = write_manifest(out_dir / "test-noisy.jsonl",
                                              [_record(n.clean, out_dir, n.src_path, n.id) for n in noisy])
-    conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": noisy_condition(n)[1]})
+    augmenter = Augmenter(NOISY_TEST, MelConfig().sample_rate)
+    conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": augmenter.draw(n.seed)})
                   for n in noisy]
     atomic_write_bytes(out_dir / "test-noisy.conditions.jsonl", ("\n".join(conditions) + "\n").encode()
                        if conditions else b"")
