@@ -5,7 +5,8 @@
 
 For test-seen and test-unseen speakers and each system found in ``--pretrained`` (direct: st/, speaker-encoder/,
 synthesizer/, vocoder/; cascade: st/, text-mt/, speaker-encoder/, cascade-tts/, vocoder/), every source clip is
-translated; the English audio goes through the judges: ASR-BLEU (pocketsphinx) and its fraction of the ceiling (the
+translated; the English audio goes through the judges: ASR-BLEU (Moonshine base-en; pocketsphinx's beside it for
+continuity) and its fraction of the ceiling (the
 reference English audio of the SAME records under the same judge: corpus BLEU depends on which sentences are scored,
 so a subset is never compared with the whole split's ceiling), text BLEU of the translation, Resemblyzer similarity
 of the output to the source and to the reference target (ceiling and floor from
@@ -353,22 +354,25 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
              goals: list[str], command: str, threads: int, components: dict | None = None,
              note: str | None = None) -> str:
     lines = [*report_heading("Direct S2ST vs cascade on synth-cvss (fr → en)", command),
-             *([note, ""] if note else []), "ASR-BLEU: pocketsphinx transcript of the output vs the reference English text; ceiling: the "
+             *([note, ""] if note else []), "ASR-BLEU: Moonshine base-en transcript of the output vs the reference English text "
+             "(Whisper's English normaliser on both); ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
+             "ASR-BLEU ps: the same with pocketsphinx, the judge before judges v2. "
              "SIM: Resemblyzer cosine of the output to the French "
              "source / to the reference English target of the same utterance; ceiling: two utterances of the same "
              f"speaker; floor: a wrong speaker. RTF: seconds per second of source audio ({threads} CPU thread(s)). Decoder "
              f"temperature {table[0]['temperature'] if table else '-'} everywhere.", "",
-             "| system | split | records | ASR-BLEU | ceiling (whole split) | of ceiling | text BLEU |"
+             "| system | split | records | ASR-BLEU | ceiling (whole split) | of ceiling | ASR-BLEU ps | text BLEU |"
              " SIM source | SIM target | SIM target ceiling / "
-             "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 13]
+             "floor | DNSMOS | RTF | RTF per stage |", "|" + " --- |" * 14]
     for r in table:
         ceiling = ceilings[r["split"]]
         stages = ", ".join(f"{k[4:]} {v:.3f}" for k, v in r.items() if k.startswith("rtf_"))
         lines.append(f"| {r['system']} | {r['split']} | {ceiling.get('utterances', 'all')} | {r['asr_bleu']:.1f} | "
                      f"{ceiling['asr_bleu']:.1f} "
                      f"({ceiling['asr_bleu_whole_split']:.1f}) | {r['asr_bleu_fraction']:.1%} | "
-                     f"{r['text_bleu']:.1f} | {r['sim_to_source']:.3f} | {r['sim_to_target']:.3f} | "
+                     + (f"{r['asr_bleu_pocketsphinx']:.1f} | " if "asr_bleu_pocketsphinx" in r else "– | ")
+                     + f"{r['text_bleu']:.1f} | {r['sim_to_source']:.3f} | {r['sim_to_target']:.3f} | "
                      f"{ceiling['sim_to_target']:.3f} / {ceiling['sim_wrong_speaker']:.3f} | "
                      f"{r['dnsmos_ovrl']:.2f} | {r['rtf']:.3f} | {stages} |")
     if speed:
