@@ -209,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the ASR judge(s): SIM, PESQ and DNSMOS columns stay empty (DNSMOS alone costs "
                              "~3 CPU s a clip)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads the vocoders run on (RTF)")
+    parser.add_argument("--original-from", type=Path, default=None, metavar="CEILING.json",
+                        help="with --wer-only --asr moonshine: the originals' row from a judges-v2 ceiling report of "
+                             "the same clips (docs/benchmarks/ceilings/ceiling-test-unseen-speakers.json) instead of "
+                             "judging them again")
     parser.add_argument("--render", type=Path, default=None,
                         help="measure nothing: re-render this vocoders.json (e.g. with another --bundled row)")
     args = parser.parse_args(argv)
@@ -247,9 +251,25 @@ def main(argv: list[str] | None = None) -> int:
         else:
             vocoders[str(path)] = vocoder
     require_row(args.bundled, vocoders)  # before the judges run
-    results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
+    results = {}
+    if args.original_from is not None:  # the originals were judged already, by the same ASR judge
+        results["original (ceiling)"] = stored_originals(args.original_from, clips(args.manifest, args.limit))
+        del vocoders["original (ceiling)"]
+    results.update({name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()})
     add_wer_gaps(results)
     return write_report(results, args.manifest, len(items), command, args.bundled, args.out_dir)
+
+
+def stored_originals(report_path: Path, pairs: list[tuple[Path, str]]) -> dict:
+    """The "original (ceiling)" row from a judges-v2 s2st ceiling report (`benchmarks/ceilings.py`) of the same
+    clips: its per-utterance WER is the ASR judge on exactly these reference targets. --wer-only runs only."""
+    rows = json.loads(report_path.read_text())["per_utterance"]
+    if [row["reference"] for row in rows[:len(pairs)]] != [text for _, text in pairs] or len(rows) < len(pairs):
+        raise SystemExit(f"{report_path} did not judge the same clips, in the same order")
+    if "wer_pocketsphinx" not in rows[0]:
+        raise SystemExit(f"{report_path} is not a judges-v2 report (no pocketsphinx column beside Moonshine)")
+    wers = [row["wer"] for row in rows[:len(pairs)]]
+    return {"wer": float(np.mean(wers)), "clip_wer": wers, "rtf": None}
 
 
 def require_row(bundled: str | None, rows: dict) -> None:
