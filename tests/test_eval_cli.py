@@ -60,6 +60,7 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
     assert system["sim_to_target"] < ceiling["summary"]["sim_to_target"]  # wrong voice for the male speakers
 
 
+@pytest.mark.slow
 def test_judges_leave_the_callers_process_as_it_was(s2st_corpus):
     # judges run in worker processes: the caller's torch threads and CPU affinity do not change (they used to be
     # set to one thread in the caller when jobs <= 1)

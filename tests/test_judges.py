@@ -80,6 +80,7 @@ def test_moonshine_on_empty_silent_and_noise_input(noise):
     assert asr.transcribe(noise[: 2 * MEL.sample_rate]) == ""
 
 
+@pytest.mark.slow
 def test_moonshine_child_is_renewed_and_answers_the_same():
     # the library leaks ~40 MB a call: the judge runs it in a child process replaced every `recycle_every` calls
     from diffs2st.judges import MoonshineASR
