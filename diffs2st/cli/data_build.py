@@ -50,8 +50,8 @@ def register(subparsers) -> None:
     cvss = add_command(corpora, "synth-cvss", "French->English S2ST pairs in matched voices")
     cvss.add_argument("--out", required=True, help="corpus folder")
     cvss.add_argument("--voices", choices=("v1", "v2"), default="v2",
-                      help="v2: espeak-ng, Kokoro and flite/festival families with held-out voices and test-noisy "
-                           "(default); v1: the old espeak-ng + flite corpus, byte for byte")
+                      help="v2: espeak-ng, Kokoro and flite/festival families with held-out voices and test-noisy; "
+                           "v1: the old espeak-ng + flite corpus, byte for byte")
     cvss.add_argument("--train", type=int, default=None, help="training pairs (default 10000)")
     cvss.add_argument("--dev", type=int, default=None, help="dev pairs (default 500)")
     cvss.add_argument("--test", type=int, default=None, help="pairs in each synthesized test split (default 500)")
