@@ -141,7 +141,7 @@ import sys, time
 from diffs2st.audio import load_audio
 from diffs2st.s2st.translator import Translator
 translator = Translator.from_pretrained("pretrained")
-wave = load_audio(sys.argv[1], 16000)
+wave = load_audio(sys.argv[1], translator.mel.sample_rate)
 for _ in range(2):
     start, cpu = time.time(), time.process_time()
     translator.translate(wave)
