@@ -61,6 +61,7 @@ def wait_until_up(url: str, server: subprocess.Popen | None, seconds: float = 30
 
 
 def is_up(url: str) -> bool:
+    """A health check of the app under test: ``url`` is on this machine (`require_loopback`), nothing is fetched."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status == 200

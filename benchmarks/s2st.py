@@ -24,7 +24,6 @@ import json
 import math
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ from diffs2st.audio.io import atomic_write_bytes
 from diffs2st.checkpoint import training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
-from diffs2st.evaluation import asr_summary, evaluate, plan_items, rejudge_asr
+from diffs2st.evaluation import asr_summary, evaluate, plan_items, read_judges_v2_report, rejudge_asr
 from diffs2st.plotting import save_figure, subplots
 from diffs2st.reports import mean_and_standard_error, report_heading, write_json, write_markdown
 from diffs2st.s2st.translator import DEFAULT_TEMPERATURE, CascadeTranslator, Translator
@@ -218,14 +217,7 @@ def run(args, command: str) -> dict:
         """The whole split's ceiling (ceiling-<split>.json beside --ceilings, judges v2) and the ceiling of the
         first ``limit`` records, computed from its per-utterance rows. Read when first needed, after the outputs
         are made and judged, so a ceilings run may still be going when this one starts."""
-        path = Path(args.ceilings).parent / f"ceiling-{split}.json"
-        waited = 0
-        while "asr_bleu_pocketsphinx" not in (report := json.loads(path.read_text()))["summary"]:
-            if waited >= args.wait_ceilings:
-                raise SystemExit(f"{path} was not judged by judges v2 (Moonshine + pocketsphinx): run "
-                                 "benchmarks/ceilings.py")
-            time.sleep(30)  # a ceilings run on the other core writes it when its split is done
-            waited += 30
+        report = read_judges_v2_report(Path(args.ceilings).parent / f"ceiling-{split}.json", args.wait_ceilings)
         whole = {"utterances": len(report["per_utterance"]), **report["summary"]}
         return {**whole, "asr_bleu_whole_split": whole["asr_bleu"],
                 **asr_bleu_ceiling(Path(args.corpus) / f"{split}.jsonl", limit, args.jobs, whole,

@@ -264,16 +264,9 @@ def main(argv: list[str] | None = None) -> int:
 def stored_originals(report_path: Path, pairs: list[tuple[Path, str]]) -> dict:
     """The "original (ceiling)" row from a judges-v2 s2st ceiling report (`benchmarks/ceilings.py`) of the same
     clips: its per-utterance WER is the ASR judge on exactly these reference targets. --wer-only runs only."""
-    rows = json.loads(report_path.read_text())["per_utterance"]
+    rows = read_judges_v2_report(report_path, wait_seconds=3600)["per_utterance"]  # a ceilings run may be writing it
     if [row["reference"] for row in rows[:len(pairs)]] != [text for _, text in pairs] or len(rows) < len(pairs):
         raise SystemExit(f"{report_path} did not judge the same clips, in the same order")
-    waited = 0
-    while "wer_pocketsphinx" not in rows[0]:  # a ceilings run on the other core may still be writing it
-        if waited >= 3600:
-            raise SystemExit(f"{report_path} is not a judges-v2 report (no pocketsphinx column beside Moonshine)")
-        time.sleep(30)
-        waited += 30
-        rows = json.loads(report_path.read_text())["per_utterance"]
     wers = [row["wer"] for row in rows[:len(pairs)]]
     return {"wer": float(np.mean(wers)), "clip_wer": wers, "rtf": None}
 

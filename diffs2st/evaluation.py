@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -21,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .audio import MelConfig, load_audio
-from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio
+from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio, speaker_voice
 from .errors import DataError
 from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores, utterance_wer
 from .registry import Registry
@@ -78,10 +79,10 @@ DNSMOS_KEYS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
 def voice_label(record: Any) -> str:
     """The base voice a record's speaker is built on (its target voice): ``family:voice`` when the speaker spec
     names a voice family (corpus v2), the flite voice in corpus v1, else the speaker id (real corpora)."""
-    spec = getattr(record, "speaker_spec", None) or {}
-    if spec.get("family"):
-        return f"{spec['family']}:{spec.get('base_voice', spec.get('target_voice', '?'))}"
-    return spec.get("flite_voice") or record.speaker
+    family, base_voice = speaker_voice(getattr(record, "speaker_spec", None))
+    if family:
+        return f"{family}:{base_voice}"
+    return base_voice or record.speaker
 
 
 def _asr_columns(rows: list[dict]) -> list[str]:
@@ -352,6 +353,23 @@ def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progre
     return spec.summarize(rows), rows
 
 
+def judged_by_v2(rows: list[dict]) -> bool:
+    """Whether per-utterance rows were judged by judges v2 (Moonshine, with pocketsphinx's column beside it)."""
+    return any("transcript_pocketsphinx" in row for row in rows)
+
+
+def read_judges_v2_report(path: str | os.PathLike, wait_seconds: float = 0, poll_seconds: float = 30) -> dict:
+    """A report JSON whose rows were judged by judges v2, waiting up to ``wait_seconds`` for a run that is still
+    writing it (e.g. a ceilings run on the other core); otherwise a DataError."""
+    waited = 0.0
+    while not judged_by_v2((report := json.loads(Path(path).read_text()))["per_utterance"]):
+        if waited >= wait_seconds:
+            raise DataError(f"{path} was not judged by judges v2 (Moonshine + pocketsphinx): run the benchmark again")
+        time.sleep(poll_seconds)
+        waited += poll_seconds
+    return report
+
+
 def _reference_text(record: Any) -> str:
     return record.tgt_text if isinstance(record, S2STRecord) else record.text
 
@@ -370,7 +388,7 @@ def rejudge_asr(kind: str, items: list[Item], previous_rows: list[dict], mel: Me
     if kind not in ("s2st", "vocoder"):
         raise DataError(f"only s2st and vocoder reports have an ASR judge to re-run, not {kind!r}")
     stored = {str(row["id"]): row for row in previous_rows}
-    if any("transcript_pocketsphinx" in row for row in previous_rows):
+    if judged_by_v2(previous_rows):
         raise DataError("the stored report was already made under judges v2 (it has a pocketsphinx column)")
     missing = [item.record.id for item in items if item.record.id not in stored]
     if missing:

@@ -96,7 +96,7 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
     from ..audio import DEFAULT_MEL, save_audio
     from ..data.speakers import speak_english, speak_french
-    from ..judges import DNSMOS, MoonshineASR, PocketsphinxASR, SpeakerSimilarity, text_scores
+    from ..judges import ASR_CHOICES, DNSMOS, SpeakerSimilarity, build_judge, text_scores
     from ..s2st.translator import Translator
 
     rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
@@ -109,8 +109,8 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     result = translator.translate(source, steps=steps)
     output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, translator.mel.sample_rate)
     mel = translator.mel
-    heard = MoonshineASR(mel).transcribe(result.wave)
-    heard_pocketsphinx = PocketsphinxASR(mel).transcribe(result.wave)
+    heard = build_judge("asr", mel, recognizers=ASR_CHOICES["both"])(result.wave, ST_TARGET)
+    heard, heard_pocketsphinx = heard["transcript"], heard["transcript_pocketsphinx"]
     similarity = SpeakerSimilarity(mel)
     seconds = source.size / rate
     return {"speaker": speaker.to_dict(), "source": str(source_path), "output": str(output_path),

@@ -17,6 +17,13 @@ from ..config import from_dict, to_dict
 from ..errors import ConfigError, DataError
 
 
+def speaker_voice(speaker_spec: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """(voice family, base voice) a synthetic speaker is built on: corpus v2 specs name both; v1 specs name only
+    their flite voice (family None); real corpora have neither."""
+    spec = speaker_spec or {}
+    return spec.get("family"), spec.get("base_voice", spec.get("flite_voice"))
+
+
 @dataclass(frozen=True)
 class S2STRecord:
     """A speech-to-speech translation pair (synth-cvss, CVSS-C/T). ``tgt_audio`` may be None (text-only target)."""

@@ -24,7 +24,7 @@ import numpy as np
 from ..audio import DEFAULT_MEL, MelConfig, load_audio
 from ..errors import DataError
 from ..judges import equal_error_rate, text_scores, utterance_wer
-from .manifest import S2STRecord, read_manifest, resolve_audio
+from .manifest import S2STRecord, read_manifest, resolve_audio, speaker_voice
 
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy")
 CLIP_LEVEL = 0.999
@@ -50,10 +50,10 @@ def _check_one(item: CheckItem, judges: dict, mel: MelConfig) -> dict:
     # test-noisy shares its clean targets with test-unseen-speakers: their WER is measured there
     transcript = None if item.split == "test-noisy" else judges["asr"].asr.transcribe(target)
     speaker = judges["speaker"].model
-    spec = record.speaker_spec or {}
+    family, base_voice = speaker_voice(record.speaker_spec)
     return {
         "id": record.id, "split": item.split, "speaker": record.speaker, "reference": record.tgt_text,
-        "family": spec.get("family", "v1"), "base_voice": spec.get("base_voice", spec.get("flite_voice")),
+        "family": family or "v1", "base_voice": base_voice,
         "transcript": transcript, "wer": None if transcript is None else utterance_wer(transcript, record.tgt_text),
         "src_seconds": source.size / mel.sample_rate, "tgt_seconds": target.size / mel.sample_rate,
         "clipped": float(np.mean(np.abs(np.concatenate([source, target])) >= CLIP_LEVEL)),
