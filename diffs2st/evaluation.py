@@ -26,6 +26,7 @@ from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_man
 from .errors import DataError
 from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores, utterance_wer
 from .registry import Registry
+from .translation.search import has_word_loop
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
 
 def _summarize_s2st(rows: list[dict]) -> dict:
     summary = asr_summary(rows)
+    for suffix in _asr_columns(rows):  # word loops heard in the output ("the table table"), share of utterances
+        summary[f"asr_loop_rate{suffix}"] = float(np.mean([has_word_loop(r[f"transcript{suffix}"]) for r in rows]))
     summary.update(_means(rows, ("sim_to_source", "sim_to_target", "sim_wrong_speaker") + DNSMOS_KEYS))
     summary["by_voice"] = by_voice(rows)
     return summary

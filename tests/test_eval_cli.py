@@ -44,6 +44,7 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
     assert ceiling["summary"]["asr_wer"] <= 0.1  # Moonshine hears clean flite (awb: "he ate an apple")
     assert set(ceiling["summary"]["by_voice"]) == {"awb", "slt"}
     assert ceiling["summary"]["by_voice"]["awb"]["utterances"] == 2
+    assert ceiling["summary"]["asr_loop_rate"] == 0.0  # the references say no word twice in a row
     assert "asr_bleu_pocketsphinx" in (tmp_path / "ceiling.md").read_text()
     assert {"sim_to_source", "sim_to_target", "sim_wrong_speaker", "dnsmos_ovrl"} <= set(ceiling["summary"])
     outputs = tmp_path / "outputs"

@@ -192,3 +192,12 @@ def test_rtf_measures_wall_clock_per_audio_second(monkeypatch):
     result = measure_rtf(run, [1.0, 1.0], warmup=1)
     assert result["audio_seconds"] == 2.0 and result["wall_seconds"] == pytest.approx(0.04)
     assert result["rtf"] == pytest.approx(0.02) and result["peak_rss_mib"] > 10
+
+
+def test_s2st_summary_counts_word_loops_per_recogniser():
+    from diffs2st.evaluation import KINDS
+
+    rows = [{"transcript": "the table table", "transcript_pocketsphinx": "the table", "reference": "the table"},
+            {"transcript": "a cat", "transcript_pocketsphinx": "a cat", "reference": "a cat"}]
+    summary = KINDS.get("s2st").summarize(rows)
+    assert summary["asr_loop_rate"] == 0.5 and summary["asr_loop_rate_pocketsphinx"] == 0.0

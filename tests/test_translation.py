@@ -22,7 +22,8 @@ from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
 from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder
-from diffs2st.translation.search import beam_search, greedy_search
+from diffs2st.translation.search import (beam_search, find_repeat, greedy_search, has_word_loop, remove_repeats,
+                                        search_without_repeats)
 from diffs2st.translation.tokenizer import BOS, EOS, PAD, build_symbols
 
 TEXTS = [("le chat dort.", "the cat sleeps."), ("où est-il ?", "where is he?")]
@@ -105,6 +106,52 @@ def test_decoding_cut_at_max_len_warns(beam):
         assert beam_search(_markov_scorer(ending.log_softmax(-1)), batch=2, max_len=2, beam=beam) == [[4]] * 2
 
 
+def _remove_loops(text: str) -> str:
+    tokenizer = CharTokenizer(build_symbols([text]))
+    return tokenizer.decode(remove_repeats(tokenizer.encode(text), tokenizer.word_breaks,
+                                           tokenizer.word_ids(("nous", "vous"))))
+
+
+def test_word_loops_are_said_once():
+    """The decoders' loops (seen in the bundled models' outputs) lose their second copy; what is not a loop stays."""
+    assert _remove_loops("My salad is on the expensive table table.") == "My salad is on the expensive table."
+    assert _remove_loops("He is going to offer cakes at two at two o'clock.") == "He is going to offer cakes at two o'clock."
+    assert _remove_loops("The radio is in the famous the famous shop.") == "The radio is in the famous shop."
+    assert _remove_loops("the the the the") == "the"  # a loop cut at max_len
+    assert _remove_loops("seventy seventy seven") == "seventy seven"
+    for fine in ("Nous nous levons tôt.", "a a b", "le chat dort.", "They learn a French cookbook.", "tables table"):
+        assert _remove_loops(fine) == fine
+    tokenizer = CharTokenizer(build_symbols(["où est-il ? l'eau, aujourd'hui"]))
+    assert {tokenizer.decode([i]) for i in tokenizer.word_breaks} == {" ", "?", ","}  # ' and - stay in words
+    assert find_repeat(tokenizer.encode("où est-il ?"), tokenizer.word_breaks) is None
+
+
+def test_word_loop_rate_counts_loops_in_text():
+    assert has_word_loop("where is your comfortable comfortable trade")
+    assert has_word_loop("you send a small French small French story")
+    assert has_word_loop("Where is the gray toy, toy?")  # punctuation between the copies
+    assert not has_word_loop("how many husbands is the pilot going to listen to")
+    assert not has_word_loop("nous nous levons") and not has_word_loop("")
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_search_without_repeats_repairs_what_loops(beam):
+    """An analytic decoder that says "abc abc ..." until max_len: its loop is said once; the items it changed are
+    named (their cached decoder states are stale); without word breaks the search is plain beam search."""
+    vocab, space = 8, 7
+    logits = torch.full((vocab, vocab), -20.0)
+    logits[BOS, 4], logits[4, 5], logits[5, 6], logits[6, space], logits[space, 4] = 0.0, 0.0, 0.0, 0.0, 0.0
+    scorer = _markov_scorer(logits.log_softmax(-1))
+    with pytest.warns(TruncationWarning):
+        plain = beam_search(scorer, batch=2, max_len=10, beam=beam)
+    assert plain == [[4, 5, 6, space, 4, 5, 6, space, 4, 5]] * 2
+    with pytest.warns(TruncationWarning):
+        fixed, repaired = search_without_repeats(scorer, 2, 10, beam, word_breaks=frozenset({space}))
+    assert fixed == [[4, 5, 6, space, 4, 5]] * 2 and repaired == [0, 1]  # the cut last word is not a copy
+    with pytest.warns(TruncationWarning):
+        assert search_without_repeats(scorer, 2, 10, beam, word_breaks=None) == (plain, [])
+
+
 @pytest.mark.parametrize("beam", [1, 3])
 def test_incremental_decoding_equals_the_full_pass(beam):
     """The cached one-position-per-step scorer gives the full recomputation's log-probs and the same search result,
@@ -176,6 +223,32 @@ def test_every_variant_trains_and_translates(variant):
     for result in results:
         assert result.tgt_states.shape == (len(result.tgt_tokens) + 1, 32)
         assert set(result.timings) == {"encoder", "source_decoder", "target_decoder"}
+
+
+def test_translate_recomputes_the_states_of_a_repaired_translation(monkeypatch):
+    """When loop repair changes a target sequence, its states are those of the repaired tokens (a causal decoder:
+    the first positions' states of the original run), not the search's cached ones."""
+    import diffs2st.translation.model as model_module
+
+    torch.manual_seed(0)
+    model = SpeechTranslator(tiny_config(max_text_length=12)).eval()
+    waves = [np.random.default_rng(i).standard_normal(8000).astype(np.float32) * 0.1 for i in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        before = model.translate(waves, block_repeats=False)
+        real = model_module.search_without_repeats
+
+        def cut_first_target(scorer, batch, *args, **kwargs):
+            ids, _ = real(scorer, batch, *args, **kwargs)
+            if scorer.decoder is model.target_decoder:
+                return [ids[0][:2], *ids[1:]], [0]
+            return ids, []
+
+        monkeypatch.setattr(model_module, "search_without_repeats", cut_first_target)
+        after = model.translate(waves)
+    assert after[0].tgt_tokens == before[0].tgt_tokens[:2] and len(before[0].tgt_tokens) > 2
+    torch.testing.assert_close(after[0].tgt_states, before[0].tgt_states[:3], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(after[1].tgt_states, before[1].tgt_states)
 
 
 def test_single_decoder_needs_ctc():

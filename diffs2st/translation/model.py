@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
 from .decoder import IncrementalDecoder, TransformerDecoder
-from .search import beam_search
+from .search import ALLOWED_REPEATS, search_without_repeats
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
 
 VARIANTS = ("single", "two-decoders", "multi-decoder")
@@ -205,14 +205,26 @@ class SpeechTranslator(nn.Module):
         return out
 
     @staticmethod
-    def _final_states(scorer: IncrementalDecoder, ids: list[list[int]], tokens: torch.Tensor,
-                      memories: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-        """The decoder's final states of bos + ``ids``: kept by a greedy search, else one full pass over ``tokens``."""
-        states = scorer.states_of(ids)
-        return scorer.decoder.states(tokens, memories) if states is None else states
+    def _final_states(decoder: TransformerDecoder, scorer: IncrementalDecoder | None, ids: list[list[int]],
+                      tokens: torch.Tensor, memories: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """The decoder's final states of bos + ``ids``: kept by a greedy search (``scorer``), else one full pass
+        over ``tokens``."""
+        states = None if scorer is None else scorer.states_of(ids)
+        return decoder.states(tokens, memories) if states is None else states
+
+    def _search(self, decoder: TransformerDecoder, tokenizer: CharTokenizer, memories_for, batch: int, beam: int,
+                length_penalty: float, device, block_repeats: bool) -> tuple[list[list[int]], IncrementalDecoder | None]:
+        """Token ids per batch item from ``decoder`` reading ``memories_for(rows)``, with word loops removed
+        (`search.search_without_repeats`) when ``block_repeats``; and the scorer whose cached states match them
+        (None when a loop was removed)."""
+        scorer = IncrementalDecoder(decoder, memories_for)
+        ids, repaired = search_without_repeats(scorer, batch, self.config.max_text_length, beam, length_penalty,
+                                               device, tokenizer.word_breaks if block_repeats else None,
+                                               tokenizer.word_ids(ALLOWED_REPEATS))
+        return ids, (None if repaired else scorer)
 
     def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float,
-                       with_states: bool = True):
+                       with_states: bool = True, block_repeats: bool = True):
         """Source ids per utterance (source decoder, or CTC for the single-decoder variant), and for the
         multi-decoder (unless ``with_states`` is False) the source decoder's states and input that the target
         decoder attends to."""
@@ -220,36 +232,40 @@ class SpeechTranslator(nn.Module):
         if self.source_decoder is None:
             return self._ctc_greedy(encoded, enc_mask), src_states, src_input
 
-        source_scorer = IncrementalDecoder(self.source_decoder, lambda rows: [(encoded[rows], enc_mask[rows])])
-        src_ids = beam_search(source_scorer, encoded.shape[0], self.config.max_text_length, beam, length_penalty,
-                              encoded.device)
+        src_ids, source_scorer = self._search(self.source_decoder, self.src_tokenizer,
+                                              lambda rows: [(encoded[rows], enc_mask[rows])], encoded.shape[0], beam,
+                                              length_penalty, encoded.device, block_repeats)
         if self.config.variant == "multi-decoder" and with_states:
             src_input = self._decoder_input(src_ids, encoded.device)
-            src_states = self._final_states(source_scorer, src_ids, src_input, [(encoded, enc_mask)])
+            src_states = self._final_states(self.source_decoder, source_scorer, src_ids, src_input,
+                                            [(encoded, enc_mask)])
         return src_ids, src_states, src_input
 
     @torch.inference_mode()
     def transcribe(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
-                   length_penalty: float = 1.0) -> list[str]:
+                   length_penalty: float = 1.0, block_repeats: bool = True) -> list[str]:
         """Source transcripts only (encoder + source decoding): the first stage of the cascade baseline."""
         mel, lengths = self.features(waves)
         encoded, enc_mask = self.encode(mel, lengths)
-        src_ids, _, _ = self._decode_source(encoded, enc_mask, beam, length_penalty, with_states=False)
+        src_ids, _, _ = self._decode_source(encoded, enc_mask, beam, length_penalty, with_states=False,
+                                            block_repeats=block_repeats)
         return [self.src_tokenizer.decode(ids) for ids in src_ids]
 
     @torch.inference_mode()
     def translate(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
-                  length_penalty: float = 1.0) -> list[TranslationResult]:
-        """Waves (mono, MelConfig rate) -> one `TranslationResult` each. ``beam`` 1 is greedy search."""
+                  length_penalty: float = 1.0, block_repeats: bool = True) -> list[TranslationResult]:
+        """Waves (mono, MelConfig rate) -> one `TranslationResult` each. ``beam`` 1 is greedy search;
+        ``block_repeats`` repairs word loops in both decoders (`search.search_without_repeats`)."""
         timings = {}
         start = time.perf_counter()
         mel, lengths = self.features(waves)
         encoded, enc_mask = self.encode(mel, lengths)
         timings["encoder"] = time.perf_counter() - start
-        batch, device, max_len = len(waves), encoded.device, self.config.max_text_length
+        batch, device = len(waves), encoded.device
 
         start = time.perf_counter()
-        src_ids, src_states, src_input = self._decode_source(encoded, enc_mask, beam, length_penalty)
+        src_ids, src_states, src_input = self._decode_source(encoded, enc_mask, beam, length_penalty,
+                                                             block_repeats=block_repeats)
         timings["source_decoder"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -260,9 +276,9 @@ class SpeechTranslator(nn.Module):
                 memories.append((src_states[rows], src_input[rows] != PAD))
             return memories
 
-        target_scorer = IncrementalDecoder(self.target_decoder, memories_for)
-        tgt_ids = beam_search(target_scorer, batch, max_len, beam, length_penalty, device)
-        states = self._final_states(target_scorer, tgt_ids, self._decoder_input(tgt_ids, device),
+        tgt_ids, target_scorer = self._search(self.target_decoder, self.tgt_tokenizer, memories_for, batch, beam,
+                                              length_penalty, device, block_repeats)
+        states = self._final_states(self.target_decoder, target_scorer, tgt_ids, self._decoder_input(tgt_ids, device),
                                     memories_for(torch.arange(batch, device=device)))
         timings["target_decoder"] = time.perf_counter() - start
         share = {k: v / batch for k, v in timings.items()}

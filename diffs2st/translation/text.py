@@ -21,7 +21,7 @@ from ..registry import MODELS
 from ..training.tasks import TASKS
 from .conformer import sinusoid_table
 from .decoder import IncrementalDecoder, TransformerDecoder
-from .search import beam_search
+from .search import ALLOWED_REPEATS, search_without_repeats
 from .tokenizer import EOS, PAD, CharTokenizer, build_symbols
 
 
@@ -76,15 +76,18 @@ class TextTranslator(nn.Module):
         return {"loss": loss}
 
     @torch.inference_mode()
-    def translate(self, texts: Sequence[str], beam: int = 1) -> list[str]:
-        """French sentences -> English sentences (greedy for ``beam`` 1)."""
+    def translate(self, texts: Sequence[str], beam: int = 1, block_repeats: bool = True) -> list[str]:
+        """French sentences -> English sentences (greedy for ``beam`` 1; word loops removed when
+        ``block_repeats``, `search.search_without_repeats`)."""
         if not texts:
             return []
         src = self.src_tokenizer.batch(texts).to(self.embedding.weight.device)
         memory, mask = self.encode(src)
 
         scorer = IncrementalDecoder(self.decoder, lambda rows: [(memory[rows], mask[rows])])
-        ids = beam_search(scorer, len(texts), self.config.max_text_length, beam, 1.0, memory.device)
+        ids, _ = search_without_repeats(scorer, len(texts), self.config.max_text_length, beam, 1.0, memory.device,
+                                        self.tgt_tokenizer.word_breaks if block_repeats else None,
+                                        self.tgt_tokenizer.word_ids(ALLOWED_REPEATS))
         return [self.tgt_tokenizer.decode(row) for row in ids]
 
 

@@ -35,6 +35,17 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(SPECIALS) + len(self.symbols)
 
+    @property
+    def word_breaks(self) -> frozenset[int]:
+        """Ids of the characters that end a word: whitespace and punctuation other than apostrophes and hyphens
+        (which stay inside words: "aujourd'hui", "après-midi")."""
+        return frozenset(self.index[s] for s in self.symbols
+                         if s.isspace() or (not s.isalnum() and s not in "'’-"))
+
+    def word_ids(self, words: Iterable[str]) -> frozenset[tuple[int, ...]]:
+        """The token ids of each of ``words`` (as `search.find_repeat`'s ``allowed`` takes them)."""
+        return frozenset(tuple(self.encode(w)) for w in words)
+
     def encode(self, text: str) -> list[int]:
         """Character ids without bos/eos; unknown characters become ``UNK``."""
         return [self.index.get(ch, UNK) for ch in text]
