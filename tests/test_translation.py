@@ -16,11 +16,12 @@ from diffs2st.audio import MelConfig, save_audio
 from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
 from diffs2st.data.manifest import S2STRecord, write_manifest
-from diffs2st.errors import ConfigError, TruncationWarning
+from diffs2st.errors import ConfigError, DataError, TruncationWarning
 from diffs2st.training.harness import train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
+from diffs2st.translation.data import SourceMels
 from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder
 from diffs2st.translation.search import (beam_search, find_repeat, greedy_search, has_word_loop, remove_repeats,
                                         search_without_repeats)
@@ -267,6 +268,35 @@ def _write_corpus(folder, n_repeats: int = 4):
         save_audio(folder / f"u{index}.wav", wave.astype(np.float32), rate)
         records.append(S2STRecord(id=f"u{index}", speaker="s", src_audio=f"u{index}.wav", src_text=fr, tgt_text=en))
     return write_manifest(folder / "train.jsonl", records)
+
+
+def test_augmented_copies_are_seeded_views_of_every_utterance(tmp_path):
+    """With augmented copies the task's dataset holds clean + K seeded views per utterance, configured from YAML;
+    a view reads the same twice, views differ from the clean mel and from each other, texts follow the utterance."""
+    manifest = _write_corpus(tmp_path, n_repeats=1)
+    config_path = tmp_path / "run.yaml"
+    config_path.write_text(f"""
+task: speech-translation
+model: {{encoder: {{d_model: 32, layers: 1, heads: 2, conv_kernel: 5}}, decoder_layers: 1, decoder_heads: 2}}
+data:
+  train_manifest: {manifest}
+  progress: false
+  augmented_copies: 2
+  augment: {{speed_probability: 0, reverb_probability: 0, bandlimit_probability: 0, codec_probability: 0,
+            noise_probability: 1.0, snr_db: [10, 20], pad_probability: 1.0, pad_seconds: [0.1, 0.3]}}
+""")
+    _, dataset, collate = build_run(load_run_config(config_path))
+    assert len(dataset) == 2 * 3
+    clean, fr, en = dataset[0]
+    assert torch.equal(clean, dataset.mels[0]) and (fr, en) == TEXTS[0]
+    first, fr2, en2 = dataset[2]  # utterance 0, first augmented view
+    assert (fr2, en2) == TEXTS[0] and torch.equal(first, dataset[2][0])
+    assert first.shape[1] > clean.shape[1] + 15  # at least 0.2 s of padding (10 ms frames)
+    second = dataset[4][0]
+    assert first.shape != second.shape or not torch.equal(first, second)
+    assert collate([dataset[i] for i in range(len(dataset))])["mel"].shape[0] == 6
+    with pytest.raises(DataError, match="augment configuration"):
+        SourceMels(manifest, MelConfig(), augmented_copies=1)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ determinism from the seed, and seeded augmentation."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import random
 
@@ -106,6 +108,23 @@ def test_augmentation_is_seeded_and_steps_can_be_switched_off():
     assert set(applied) == {"reverb", "noise"} and 5 <= applied["noise"]["snr_db"] <= 20
     with pytest.raises(ConfigError, match="unknown noise family"):
         AugmentConfig(noise_families=("thunder",))
+
+
+def test_silence_padding_is_drawn_last_and_adds_digital_silence():
+    """Padding draws after every other step, so configurations without it (test-noisy) draw what they drew before;
+    with it, the wave gains zeros before and after (then any later step, e.g. noise, covers them too)."""
+    wave = np.full(1600, 0.1, dtype=np.float32)
+    padded_config = dataclasses.replace(NOISY_TEST, pad_probability=1.0, pad_seconds=(0.1, 0.3))
+    steps = Augmenter(padded_config).draw(3)
+    assert {k: v for k, v in steps.items() if k != "pad"} == Augmenter(NOISY_TEST).draw(3)
+    quiet = AugmentConfig(speed_probability=0, reverb_probability=0, bandlimit_probability=0, codec_probability=0,
+                          noise_probability=0, pad_probability=1.0, pad_seconds=(0.1, 0.3))
+    out, applied = Augmenter(quiet)(wave, 4)
+    before, after = (round(seconds * 16000) for seconds in applied["pad"])
+    assert 1600 <= before <= 4800 and 1600 <= after <= 4800 and out.size == wave.size + before + after
+    assert not out[:before].any() and not out[out.size - after:].any() and np.allclose(out[before:before + 1600], 0.1)
+    with pytest.raises(ConfigError, match="pad_seconds"):
+        AugmentConfig(pad_seconds=(-0.1, 0.2))
 
 
 @pytest.fixture(scope="module")

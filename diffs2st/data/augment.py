@@ -4,6 +4,8 @@
 order, every random choice drawn from ``numpy.random.default_rng(seed)`` (never from a global generator), so the
 same (wave, seed, config) always gives the same output:
 
+0. silence padding: digital silence of random length before and after (what a voice-activity detector's padding
+   or a recording's start gives a model that was trained on tightly cut clips);
 1. speed perturbation: resample by a factor (tempo and pitch together, as Kaldi's 0.9/1.0/1.1), `soxr`;
 2. reverberation: a shoebox room with a target RT60 simulated by the image-source method (`pyroomacoustics`),
    source and microphone placed at random, the response normalised so the speech keeps its level;
@@ -48,18 +50,23 @@ class AugmentConfig:
     noise_probability: float = 0.5
     noise_families: tuple[str, ...] = TRAIN_NOISES
     snr_db: tuple[float, float] = (5.0, 30.0)
+    pad_probability: float = 0.0
+    pad_seconds: tuple[float, float] = (0.0, 0.5)  # before and after, each drawn
 
     def __post_init__(self) -> None:
-        for name in ("speed", "reverb", "bandlimit", "codec", "noise"):
+        for name in ("speed", "reverb", "bandlimit", "codec", "noise", "pad"):
             value = getattr(self, f"{name}_probability")
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"augment {name}_probability must be in [0, 1], got {value}")
-        for name in ("speed_range", "rt60_range", "mic_distance_range", "highpass_hz", "lowpass_hz", "snr_db"):
+        for name in ("speed_range", "rt60_range", "mic_distance_range", "highpass_hz", "lowpass_hz", "snr_db",
+                     "pad_seconds"):
             low, high = getattr(self, name)
             if low > high:
                 raise ConfigError(f"augment {name} must be (low, high), got ({low}, {high})")
         if self.speed_range[0] <= 0 or self.rt60_range[0] <= 0:
             raise ConfigError("augment speed_range and rt60_range must be positive")
+        if self.pad_seconds[0] < 0:
+            raise ConfigError("augment pad_seconds must not be negative")
         unknown = [n for n in self.noise_families if n not in NOISES]
         if unknown:
             raise ConfigError(f"unknown noise family {unknown[0]!r} (known: {', '.join(NOISES.names())})")
@@ -170,12 +177,18 @@ class Augmenter:
             steps["noise"] = {"family": config.noise_families[int(rng.integers(0, len(config.noise_families)))],
                               "snr_db": round(float(rng.uniform(*config.snr_db)), 2),
                               "seed": int(rng.integers(0, 2 ** 31))}
+        # drawn after everything else, so the steps above are what they were before padding existed (test-noisy)
+        if rng.random() < config.pad_probability:
+            steps["pad"] = [round(float(v), 3) for v in rng.uniform(*config.pad_seconds, size=2)]
         return steps
 
     def apply(self, wave: np.ndarray, steps: dict) -> np.ndarray:
         """Render ``steps`` (from `draw`) on ``wave``; peaks above 0.99 are scaled down."""
         rate = self.sample_rate
         out = np.asarray(wave, dtype=np.float32)
+        if "pad" in steps:
+            before, after = (np.zeros(int(round(seconds * rate)), dtype=np.float32) for seconds in steps["pad"])
+            out = np.concatenate([before, out, after])
         if "speed" in steps:
             out = change_speed(out, steps["speed"], rate)
         if "reverb" in steps:

@@ -1,37 +1,60 @@
-"""Speech-translation examples from an S2ST manifest: source log-mels (computed once, kept in memory) and texts."""
+"""Speech-translation examples from an S2ST manifest: source log-mels (computed once, kept in memory) and texts, and
+optionally seeded augmented copies of every source (`data.augment`), rendered when they are read."""
 
 from __future__ import annotations
 
 import os
+import zlib
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ..audio import MelConfig, load_audio, log_mel, pad_mels
 from ..audio.normalization import mel_statistics
+from ..data.augment import Augmenter, AugmentConfig
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..errors import DataError
 from .tokenizer import CharTokenizer
 
 
 class SourceMels(Dataset):
-    """Items: (log-mel (n_mels, frames), source text, target text)."""
+    """Items: (log-mel (n_mels, frames), source text, target text).
+
+    With ``augment`` and ``augmented_copies`` K, the dataset holds K + 1 views of every utterance: index i is
+    utterance i mod N, clean for i < N, else augmented with a seed fixed by (``augment_seed``, i). A view is thus
+    the same every time it is read (the training harness's step-determinism holds) and different views of one
+    utterance differ. The source waves stay in memory as 16-bit samples for that."""
 
     def __init__(self, manifest: str | os.PathLike, mel: MelConfig, limit: int | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, augment: AugmentConfig | None = None, augmented_copies: int = 0,
+                 augment_seed: int = 0) -> None:
+        if augmented_copies < 0 or (augmented_copies and augment is None):
+            raise DataError("augmented_copies must be >= 0 and needs an augment configuration")
         self.records = read_manifest(manifest, S2STRecord)[:limit]
         if not self.records:
             raise DataError(f"{manifest} holds no records")
-        self.mels = [log_mel(load_audio(resolve_audio(manifest, r.src_audio), mel.sample_rate, max_seconds=None), mel)
-                     for r in tqdm(self.records, desc="source log-mels", disable=not progress, leave=False)]
+        self.mel, self.copies, self.augment_seed = mel, augmented_copies, augment_seed
+        self.augmenter = Augmenter(augment, mel.sample_rate) if augmented_copies else None
+        self.mels, self.waves = [], []
+        for record in tqdm(self.records, desc="source log-mels", disable=not progress, leave=False):
+            wave = load_audio(resolve_audio(manifest, record.src_audio), mel.sample_rate, max_seconds=None)
+            self.mels.append(log_mel(wave, mel))
+            if self.augmenter is not None:
+                self.waves.append(np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype(np.int16))
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.records) * (1 + self.copies)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str]:
-        record = self.records[index]
-        return self.mels[index], record.src_text, record.tgt_text
+        utterance = index % len(self.records)
+        record = self.records[utterance]
+        if index < len(self.records):
+            return self.mels[utterance], record.src_text, record.tgt_text
+        seed = zlib.crc32(f"{self.augment_seed}:{index}".encode())
+        wave, _ = self.augmenter(self.waves[utterance].astype(np.float32) / 32767.0, seed)
+        return log_mel(wave, self.mel), record.src_text, record.tgt_text
 
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std over every frame of every utterance (utterances differ in length: one long one)."""

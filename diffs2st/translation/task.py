@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
+from ..data.augment import AugmentConfig
 from ..training.tasks import TASKS
 from .data import SourceMels, TranslationCollate
 from .model import SpeechTranslator, SpeechTranslatorConfig
@@ -20,6 +21,9 @@ class TranslationDataConfig:
     train_manifest: str = "corpora/synth-cvss/train.jsonl"
     limit: Optional[int] = None
     progress: bool = True
+    augment: Optional[AugmentConfig] = None  # waveform augmentation of the source (data.augment)
+    augmented_copies: int = 0  # augmented views of every utterance besides the clean one (translation.data)
+    augment_seed: int = 0
 
 
 @TASKS.register("speech-translation")
@@ -30,7 +34,8 @@ class SpeechTranslationTask:
     def build(self, model: SpeechTranslatorConfig, data: TranslationDataConfig):
         """Load the source log-mels, fill in what the config leaves empty (symbol tables from the training
         texts, per-bin statistics), build the model (seeded by the run config) and the collate function."""
-        dataset = SourceMels(data.train_manifest, model.mel, data.limit, data.progress)
+        dataset = SourceMels(data.train_manifest, model.mel, data.limit, data.progress, data.augment,
+                             data.augmented_copies, data.augment_seed)
         updates = {}
         if not model.src_symbols:
             updates["src_symbols"] = build_symbols(r.src_text for r in dataset.records)
