@@ -22,7 +22,7 @@ from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.translation import VARIANTS, CharTokenizer, SpeechTranslator, SpeechTranslatorConfig, translate_long
 from diffs2st.translation.conformer import ConformerConfig, ConformerEncoder, rel_shift, subsampled_lengths
 from diffs2st.translation.data import SourceMels
-from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder
+from diffs2st.translation.decoder import IncrementalDecoder, TransformerDecoder, speculative_greedy
 from diffs2st.translation.search import (beam_search, find_repeat, greedy_search, has_word_loop, remove_repeats,
                                         search_without_repeats)
 from diffs2st.translation.tokenizer import BOS, EOS, PAD, build_symbols
@@ -208,6 +208,105 @@ def test_greedy_search_hands_back_the_states_it_computed():
         assert beams.states_of(beam_search(beams, batch=3, max_len=12, beam=2)) is None
 
 
+def _random_decoder(seed: int, layers: int = 2, eos_bias: float = 0.5) -> TransformerDecoder:
+    """A random eval-mode target-like decoder (two memories) that stops now and then (eos made likely)."""
+    torch.manual_seed(seed)
+    decoder = TransformerDecoder(vocab_size=12, d_model=32, layers=layers, heads=4, ff_mult=2, dropout=0.1,
+                                 memories=2).eval()
+    with torch.no_grad():
+        decoder.project.bias[EOS] += eos_bias
+        decoder.project.bias[[PAD, BOS]] -= 5.0
+    return decoder
+
+
+def _random_memories(seed: int, batch: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(seed)
+    mask = torch.ones(batch, 7, dtype=torch.bool)
+    mask[batch // 2, 4:] = False  # one item's encoder memory padded
+    return [(torch.randn(batch, 7, 32, generator=generator), mask),
+            (torch.randn(batch, 5, 32, generator=generator), torch.ones(batch, 5, dtype=torch.bool))]
+
+
+def test_multi_position_step_equals_one_position_steps():
+    """Feeding a block of positions at once (causal inside the block, over the cache) gives the logits and states
+    of feeding them one by one, and cutting the caches back then feeding other tokens equals never having fed the
+    cut ones."""
+    decoder, memories = _random_decoder(2), _random_memories(3, batch=2)
+    tokens = torch.tensor([[BOS, 4, 7, 5, 9, 6, 8], [BOS, 6, 6, 10, 4, 5, 7]])
+    with torch.inference_mode():
+        one = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        one.start(torch.arange(2))
+        singles = torch.cat([one.extend(tokens[:, i:i + 1]) for i in range(7)], dim=1)
+        block = IncrementalDecoder(decoder, lambda rows: [(m[rows], k[rows]) for m, k in memories])
+        block.start(torch.arange(2))
+        blocks = torch.cat([block.extend(tokens[:, :2]), block.extend(tokens[:, 2:7])], dim=1)
+        torch.testing.assert_close(blocks, singles, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(block.states_of([[0] * 6] * 2), one.states_of([[0] * 6] * 2), atol=1e-5, rtol=1e-5)
+        full_logits, full_states = decoder(tokens, memories)
+        torch.testing.assert_close(blocks, full_logits, atol=1e-5, rtol=1e-5)
+
+        other = torch.tensor([[3, 11], [9, 4]])
+        block.truncate(4)
+        assert block.length == 4
+        after_cut = block.extend(other)
+        fresh_tokens = torch.cat([tokens[:, :4], other], dim=1)
+        fresh_logits, fresh_states = decoder(fresh_tokens, memories)
+        torch.testing.assert_close(after_cut, fresh_logits[:, 4:], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(block.states_of([[0] * 5] * 2), fresh_states, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("draft_tokens", [1, 4])
+@pytest.mark.parametrize("same_draft", [True, False])
+def test_speculative_greedy_is_the_full_decoders_greedy_search(draft_tokens, same_draft):
+    """With a draft that always agrees (the full decoder itself: every proposal accepted) or a different random one
+    (many rejected), speculative decoding returns the full decoder's greedy tokens and final states, eos falling
+    inside a block included."""
+    full = _random_decoder(1)
+    draft = full if same_draft else _random_decoder(5, layers=1)
+    memories = _random_memories(0)
+    ends_inside_a_block = 0
+    with torch.inference_mode():
+        for item in range(3):
+            def memories_for(rows, item=item):
+                return [(m[item:item + 1][rows], k[item:item + 1][rows]) for m, k in memories]
+
+            reference = IncrementalDecoder(full, memories_for)
+            (expected,) = greedy_search(reference, batch=1, max_len=20)
+            scorer, drafter = IncrementalDecoder(full, memories_for), IncrementalDecoder(draft, memories_for)
+            scorer.start(torch.arange(1))
+            drafter.start(torch.arange(1))
+            found = speculative_greedy(scorer, drafter, max_len=20, draft_tokens=draft_tokens)
+            assert found.tokens == expected and 0 < len(expected) < 19
+            torch.testing.assert_close(scorer.states_of([found.tokens]), reference.states_of([expected]), atol=1e-5,
+                                       rtol=1e-5)
+            assert found.rounds <= len(expected) + 1 and found.proposed <= draft_tokens * found.rounds
+            if same_draft:
+                assert found.accepted == found.proposed and found.rounds == math.ceil((len(expected) + 1) /
+                                                                                     (draft_tokens + 1))
+                ends_inside_a_block += (len(expected) + 1) % (draft_tokens + 1) != 0
+            else:
+                assert found.accepted < found.proposed
+    assert not same_draft or draft_tokens == 1 or ends_inside_a_block
+
+
+@pytest.mark.parametrize("max_len", [6, 7])
+def test_speculative_greedy_cut_at_max_len_inside_a_block_warns(max_len):
+    """A decoder that does not stop is cut at max_len mid-block (4 proposals, then 0 or 1 fit), exactly where greedy
+    search cuts it, with the same warning; the states of the cut sequence are left to recompute (None)."""
+    full, memories = _random_decoder(1, eos_bias=-20.0), _random_memories(0, batch=1)
+    memories_for = lambda rows: [(m[rows], k[rows]) for m, k in memories]  # noqa: E731
+    with torch.inference_mode():
+        with pytest.warns(TruncationWarning):
+            (expected,) = greedy_search(IncrementalDecoder(full, memories_for), batch=1, max_len=max_len)
+        for draft in (full, _random_decoder(5, layers=1)):
+            scorer, drafter = IncrementalDecoder(full, memories_for), IncrementalDecoder(draft, memories_for)
+            scorer.start(torch.arange(1))
+            drafter.start(torch.arange(1))
+            with pytest.warns(TruncationWarning, match=f"limit of {max_len} tokens"):
+                found = speculative_greedy(scorer, drafter, max_len=max_len, draft_tokens=4)
+            assert found.tokens == expected and len(expected) == max_len and scorer.states_of([expected]) is None
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_trains_and_translates(variant):
     torch.manual_seed(0)
@@ -250,6 +349,40 @@ def test_translate_recomputes_the_states_of_a_repaired_translation(monkeypatch):
     assert after[0].tgt_tokens == before[0].tgt_tokens[:2] and len(before[0].tgt_tokens) > 2
     torch.testing.assert_close(after[0].tgt_states, before[0].tgt_states[:3], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(after[1].tgt_states, before[1].tgt_states)
+
+
+def test_translate_with_a_draft_gives_the_greedy_translation(monkeypatch):
+    """`translate` with a draft decoder (the target decoder itself, or a random one-layer decoder) gives greedy
+    search's tokens and states for one utterance and counts its proposals; a batch falls back to plain greedy (same
+    output, no counts); a repaired word loop gets its states recomputed; beam search or a mismatched draft is a
+    clear error."""
+    import diffs2st.translation.model as model_module
+
+    torch.manual_seed(0)
+    model = SpeechTranslator(tiny_config()).eval()
+    other = SpeechTranslator(tiny_config(target_decoder_layers=1)).eval().target_decoder
+    waves = [np.random.default_rng(i).standard_normal(8000).astype(np.float32) * 0.1 for i in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        greedy = model.translate(waves)
+        for draft in (model.target_decoder, other):
+            for wave, expected in zip(waves, greedy):
+                (found,) = model.translate([wave], draft=draft, draft_tokens=4)
+                assert found.tgt_tokens == expected.tgt_tokens and found.speculation["rounds"] >= 1
+                torch.testing.assert_close(found.tgt_states, expected.tgt_states, atol=1e-5, rtol=1e-4)
+            batch = model.translate(waves, draft=draft)
+            assert [r.tgt_tokens for r in batch] == [r.tgt_tokens for r in greedy] and not batch[0].speculation
+
+        monkeypatch.setattr(model_module, "remove_repeats", lambda tokens, *args: tokens[:2])
+        (cut,) = model.translate(waves[:1], draft=other)
+    assert cut.tgt_tokens == greedy[0].tgt_tokens[:2] and len(greedy[0].tgt_tokens) > 2
+    torch.testing.assert_close(cut.tgt_states, greedy[0].tgt_states[:3], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match="beam must be 1"):
+        model.translate(waves[:1], beam=2, draft=other)
+    with pytest.raises(ConfigError, match="same memories"):
+        model.translate(waves[:1], draft=SpeechTranslator(tiny_config("two-decoders")).target_decoder)
+    with pytest.raises(ConfigError, match="draft_tokens"):
+        model.translate(waves[:1], draft=other, draft_tokens=0)
 
 
 def test_single_decoder_needs_ctc():

@@ -8,16 +8,22 @@ Search decodes one token at a time through `IncrementalDecoder`: each layer keep
 decoded so far, and folds each memory into its cross-attention's query and output weights once per search
 (`CrossAttention.fold_memory`), so a step costs one position instead of the whole prefix and a cross-attention two
 small matrix products. It reuses the layers' own weights and equals the full pass to float precision (tested).
+A step may also feed several positions at once (causal inside the block), and the caches can be cut back to a
+shorter prefix: what `speculative_greedy` needs to check a cheap draft decoder's proposals with one pass of the full
+decoder (Leviathan et al. 2023, "Fast inference from transformers via speculative decoding", greedy case).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .conformer import sinusoid_table
-from .tokenizer import PAD
+from .search import _warn_if_cut
+from .tokenizer import BOS, EOS, PAD
 
 
 class CrossAttention(nn.Module):
@@ -53,7 +59,7 @@ class CrossAttention(nn.Module):
         return folded_keys, bias, folded_values
 
     def step(self, x: torch.Tensor, folded: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """`forward` for one position x (batch, 1, d) over `fold_memory` (inference: no dropout)."""
+        """`forward` for positions x (batch, n, d) over `fold_memory` (inference: no dropout)."""
         folded_keys, bias, folded_values = folded
         scores = torch.baddbmm(bias, self.norm(x), folded_keys)
         weights = scores.unflatten(-1, (self.attention.num_heads, -1)).softmax(-1).flatten(-2)
@@ -82,9 +88,9 @@ class DecoderLayer(nn.Module):
     def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor],
              memories: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """`forward` for the next position x (batch, 1, d): ``cache`` holds the split-head keys and values of the
-        positions before it, ``memories`` each memory as `CrossAttention.fold_memory` gives it; returns x and the
-        extended cache."""
+        """`forward` for the next positions x (batch, n, d), causal among themselves: ``cache`` holds the split-head
+        keys and values of the positions before them, ``memories`` each memory as `CrossAttention.fold_memory` gives
+        it; returns x and the extended cache."""
         attention = self.self_attention
         query, key, value = F.linear(self.self_norm(x), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
         keys = torch.cat([cache[0], _split_heads(key, attention.num_heads)], dim=2)
@@ -138,8 +144,12 @@ def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
 
 def _attend(attention: nn.MultiheadAttention, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor
             ) -> torch.Tensor:
-    """A projected query (batch, 1, d) over split-head keys/values -> ``attention``'s output (batch, 1, d)."""
-    out = F.scaled_dot_product_attention(_split_heads(query, attention.num_heads), keys, values)
+    """Projected queries (batch, n, d) of the last n positions over split-head keys/values (batch, heads, length,
+    d / heads) -> ``attention``'s output (batch, n, d); query i sees the keys up to its own position."""
+    n, length = query.shape[1], keys.shape[2]
+    # one query sees every key: no mask, so the one-position step stays the plain kernel call
+    causal = None if n == 1 else torch.ones(n, length, dtype=torch.bool, device=query.device).tril(length - n)
+    out = F.scaled_dot_product_attention(_split_heads(query, attention.num_heads), keys, values, attn_mask=causal)
     return attention.out_proj(out.transpose(1, 2).reshape(query.shape))
 
 
@@ -150,16 +160,26 @@ class IncrementalDecoder:
     ``memories_for(rows)`` gives the memories of the batch items ``rows``; it is called once, at the first step. A
     prefix's parent always belongs to the same batch item (`search.Scorer`), so the memories' keys and values never
     move; only the self-attention caches follow ``parents``. Each call's final states are kept while the prefixes
-    keep their order (greedy search), for `states_of`; the first reordering (beam search) stops that."""
+    keep their order (greedy search), for `states_of`; the first reordering (beam search) stops that.
+
+    `start`, `extend` and `truncate` drive it directly (`speculative_greedy`): feed several positions at once, cut
+    the caches back to a prefix."""
 
     def __init__(self, decoder: TransformerDecoder, memories_for) -> None:
         self.decoder, self.memories_for = decoder, memories_for
         self.self_cache: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.memory_cache: list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = []
-        # per call (n, 1, d_model), what `TransformerDecoder.states` gives; None once the prefixes were reordered
+        # per call (n, positions fed, d_model), what `TransformerDecoder.states` gives; None once the prefixes were
+        # reordered
         self.final_states: list[torch.Tensor] | None = []
 
-    def _start(self, rows: torch.Tensor) -> None:
+    @property
+    def length(self) -> int:
+        """How many positions the caches hold."""
+        return self.self_cache[0][0].shape[2] if self.self_cache else 0
+
+    def start(self, rows: torch.Tensor) -> None:
+        """Empty caches and the memories of the batch items ``rows`` folded, for a new search."""
         memories = self.memories_for(rows)
         heads = self.decoder.layers[0].self_attention.num_heads
         empty = memories[0][0].new_zeros(len(rows), heads, 0, self.decoder.d_model // heads)
@@ -178,16 +198,28 @@ class IncrementalDecoder:
         if parents is None:
             if prefixes.shape[1] != 1:
                 raise ValueError("incremental decoding starts from a one-token prefix")
-            self._start(rows)
+            self.start(rows)
         else:
             self._reorder(parents)
-        x = self.decoder.embed(prefixes[:, -1:], first_position=prefixes.shape[1] - 1)
+        return self.extend(prefixes[:, -1:])[:, -1].log_softmax(-1)
+
+    def extend(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Feed ``tokens`` (n, m) at the next m positions (after the `length` cached ones) in one pass, causal among
+        themselves -> logits (n, m, vocab) of the token after each."""
+        x = self.decoder.embed(tokens, first_position=self.length)
         for index, layer in enumerate(self.decoder.layers):
             x, self.self_cache[index] = layer.step(x, self.self_cache[index], self.memory_cache[index])
         x = self.decoder.norm(x)
         if self.final_states is not None:
             self.final_states.append(x)
-        return self.decoder.project(x)[:, -1].log_softmax(-1)
+        return self.decoder.project(x)
+
+    def truncate(self, length: int) -> None:
+        """Forget every position from ``length`` on (caches and kept states), as if only the first ``length`` had
+        been fed."""
+        self.self_cache = [(k[:, :, :length], v[:, :, :length]) for k, v in self.self_cache]
+        if self.final_states:
+            self.final_states = [torch.cat(self.final_states, dim=1)[:, :length]]
 
     def states_of(self, sequences: list[list[int]]) -> torch.Tensor | None:
         """After a greedy search that returned ``sequences`` (one per batch item, without bos/eos): the final states
@@ -195,7 +227,58 @@ class IncrementalDecoder:
         search instead of recomputed; None where the search did not visit them all (a beam search, whose finished
         hypotheses left the prefixes, or a sequence cut at max_len)."""
         positions = max(map(len, sequences), default=0) + 1
-        if not self.final_states or self.final_states[0].shape[0] != len(sequences) or positions > len(
-                self.final_states):
+        if not self.final_states or self.final_states[0].shape[0] != len(sequences) or positions > sum(
+                states.shape[1] for states in self.final_states):
             return None
-        return torch.cat(self.final_states[:positions], dim=1)
+        return torch.cat(self.final_states, dim=1)[:, :positions]
+
+
+@dataclass
+class Speculation:
+    """What `speculative_greedy` found: the tokens (without bos/eos) and how many draft tokens it proposed and the
+    full decoder accepted, in how many rounds (one full-decoder pass each)."""
+
+    tokens: list[int]
+    proposed: int = 0
+    accepted: int = 0
+    rounds: int = 0
+
+
+def speculative_greedy(full: IncrementalDecoder, draft: IncrementalDecoder, max_len: int, draft_tokens: int = 8
+                       ) -> Speculation:
+    """Greedy search of the ``full`` scorer for one batch item, with most steps taken by the cheap ``draft`` scorer
+    (both started on the same item, `IncrementalDecoder.start`): per round the draft proposes up to ``draft_tokens``
+    tokens greedily, the full decoder scores them all in one pass, the longest prefix it agrees with is kept plus its
+    own token at the first disagreement (or after the last proposal), and both caches are cut back to what was kept.
+    The result is the full decoder's greedy search token for token (up to float ties); afterwards ``full`` holds the
+    states of bos + tokens (`IncrementalDecoder.states_of`) unless the sequence was cut at ``max_len``, which warns
+    like `search.greedy_search`."""
+    if draft_tokens < 1:
+        raise ValueError("draft_tokens must be at least 1")
+    device = full.memory_cache[0][0][0].device
+    prefix, found = [BOS], Speculation([])
+    # invariant at each round's start: both caches hold at most prefix[:-1]; each decoder is fed what it lacks
+    while len(prefix) - 1 < max_len and prefix[-1] != EOS:
+        # propose no more than fit: the round emits up to one token more than the draft proposed
+        budget, proposals = min(draft_tokens, max_len - (len(prefix) - 1) - 1), []
+        while len(proposals) < budget and (not proposals or proposals[-1] != EOS):
+            fed = (prefix + proposals)[draft.length:]
+            proposals.append(int(draft.extend(torch.tensor([fed], device=device))[0, -1].argmax()))
+        start = full.length
+        checked = full.extend(torch.tensor([(prefix + proposals)[start:]], device=device))[0].argmax(-1).tolist()
+        checked = checked[len(prefix) - 1 - start:]  # the full decoder's token after prefix, proposals[0], ...
+        kept = 0
+        while kept < len(proposals) and checked[kept] == proposals[kept]:
+            kept += 1
+        emitted = proposals[:kept] + [checked[kept]]
+        if EOS in emitted:
+            emitted = emitted[: emitted.index(EOS) + 1]  # an accepted eos ends the sequence: nothing after it
+        prefix += emitted
+        found.proposed += len(proposals)
+        found.accepted += kept
+        found.rounds += 1
+        full.truncate(len(prefix) - 1)
+        draft.truncate(min(draft.length, len(prefix) - 1))
+    found.tokens = prefix[1:-1] if prefix[-1] == EOS else prefix[1:]
+    _warn_if_cut([found.tokens], max_len)
+    return found

@@ -29,8 +29,8 @@ from ..audio.normalization import MelNormalizer
 from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
-from .decoder import IncrementalDecoder, TransformerDecoder
-from .search import ALLOWED_REPEATS, search_without_repeats
+from .decoder import IncrementalDecoder, TransformerDecoder, speculative_greedy
+from .search import ALLOWED_REPEATS, remove_repeats, search_without_repeats
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
 
 VARIANTS = ("single", "two-decoders", "multi-decoder")
@@ -92,13 +92,16 @@ class SpeechTranslatorConfig:
 @dataclass
 class TranslationResult:
     """One utterance's outputs. ``tgt_states`` (tokens + 1, d_model): the target decoder's hidden states for
-    bos + the target tokens (what the acoustic synthesizer reads); timings in seconds."""
+    bos + the target tokens (what the acoustic synthesizer reads); timings in seconds. ``speculation``: with a draft
+    decoder (`SpeechTranslator.translate`), how many tokens it proposed and the target decoder accepted, in how many
+    rounds; empty without one."""
 
     src_text: str
     tgt_text: str
     tgt_tokens: list[int]
     tgt_states: torch.Tensor
     timings: dict[str, float]
+    speculation: dict[str, int] = field(default_factory=dict)
 
 
 @MODELS.register("speech-translator")
@@ -223,6 +226,36 @@ class SpeechTranslator(nn.Module):
                                                tokenizer.word_ids(ALLOWED_REPEATS))
         return ids, (None if repaired else scorer)
 
+    def _speculate(self, draft: TransformerDecoder, draft_tokens: int, memories_for, device, block_repeats: bool
+                   ) -> tuple[list[int], IncrementalDecoder | None, dict[str, int]]:
+        """`_search` of the target decoder for one utterance by `decoder.speculative_greedy` with ``draft``
+        proposing: the target decoder's greedy tokens (word loops removed like `_search` when ``block_repeats``),
+        the scorer whose cached states match them (None when a loop was removed), and the proposal counts."""
+        rows = torch.zeros(1, dtype=torch.long, device=device)
+        scorer, drafter = IncrementalDecoder(self.target_decoder, memories_for), IncrementalDecoder(draft, memories_for)
+        scorer.start(rows)
+        drafter.start(rows)
+        found = speculative_greedy(scorer, drafter, self.config.max_text_length, draft_tokens)
+        ids = found.tokens
+        if block_repeats:
+            ids = remove_repeats(ids, self.tgt_tokenizer.word_breaks, self.tgt_tokenizer.word_ids(ALLOWED_REPEATS))
+        counts = {"proposed": found.proposed, "accepted": found.accepted, "rounds": found.rounds}
+        return ids, (scorer if ids == found.tokens else None), counts
+
+    def _check_draft(self, draft: TransformerDecoder, draft_tokens: int, beam: int) -> None:
+        """A clear error, before any work, for a draft that cannot stand in for the target decoder."""
+        target = self.target_decoder
+        if beam > 1:
+            raise ConfigError(f"a draft decoder speeds up greedy search only: beam must be 1 with a draft (got {beam})")
+        if draft_tokens < 1:
+            raise ConfigError(f"draft_tokens must be at least 1 (got {draft_tokens})")
+        if (draft.project.out_features, draft.d_model, len(draft.layers[0].cross)) != (
+                target.project.out_features, target.d_model, len(target.layers[0].cross)):
+            raise ConfigError("the draft decoder must read the same memories and write the same vocabulary as the "
+                              f"target decoder: vocab {draft.project.out_features} vs {target.project.out_features}, "
+                              f"d_model {draft.d_model} vs {target.d_model}, memories {len(draft.layers[0].cross)} vs "
+                              f"{len(target.layers[0].cross)}")
+
     def _decode_source(self, encoded: torch.Tensor, enc_mask: torch.Tensor, beam: int, length_penalty: float,
                        with_states: bool = True, block_repeats: bool = True):
         """Source ids per utterance (source decoder, or CTC for the single-decoder variant), and for the
@@ -253,9 +286,18 @@ class SpeechTranslator(nn.Module):
 
     @torch.inference_mode()
     def translate(self, waves: Sequence[np.ndarray | torch.Tensor], beam: int = 1,
-                  length_penalty: float = 1.0, block_repeats: bool = True) -> list[TranslationResult]:
+                  length_penalty: float = 1.0, block_repeats: bool = True, draft: TransformerDecoder | None = None,
+                  draft_tokens: int = 8) -> list[TranslationResult]:
         """Waves (mono, MelConfig rate) -> one `TranslationResult` each. ``beam`` 1 is greedy search;
-        ``block_repeats`` repairs word loops in both decoders (`search.search_without_repeats`)."""
+        ``block_repeats`` repairs word loops in both decoders (`search.search_without_repeats`).
+
+        ``draft``: a cheaper target decoder over the same memories (e.g. a distilled one's ``target_decoder``,
+        trained on this model's encoder and source decoder) for lossless speculative greedy decoding
+        (`decoder.speculative_greedy`, up to ``draft_tokens`` proposals per pass of the target decoder): the
+        tokens and ``tgt_states`` are this model's greedy ones. It speeds up a single utterance only: a batch of
+        several falls back to plain greedy search of the target decoder (same output). Needs ``beam`` 1."""
+        if draft is not None:
+            self._check_draft(draft, draft_tokens, beam)
         timings = {}
         start = time.perf_counter()
         mel, lengths = self.features(waves)
@@ -276,14 +318,19 @@ class SpeechTranslator(nn.Module):
                 memories.append((src_states[rows], src_input[rows] != PAD))
             return memories
 
-        tgt_ids, target_scorer = self._search(self.target_decoder, self.tgt_tokenizer, memories_for, batch, beam,
-                                              length_penalty, device, block_repeats)
+        speculation = {}
+        if draft is not None and batch == 1:
+            ids, target_scorer, speculation = self._speculate(draft, draft_tokens, memories_for, device, block_repeats)
+            tgt_ids = [ids]
+        else:
+            tgt_ids, target_scorer = self._search(self.target_decoder, self.tgt_tokenizer, memories_for, batch, beam,
+                                                  length_penalty, device, block_repeats)
         states = self._final_states(self.target_decoder, target_scorer, tgt_ids, self._decoder_input(tgt_ids, device),
                                     memories_for(torch.arange(batch, device=device)))
         timings["target_decoder"] = time.perf_counter() - start
         share = {k: v / batch for k, v in timings.items()}
         return [TranslationResult(self.src_tokenizer.decode(s), self.tgt_tokenizer.decode(t), t,
-                                  states[i, : len(t) + 1].clone(), dict(share))
+                                  states[i, : len(t) + 1].clone(), dict(share), dict(speculation))
                 for i, (s, t) in enumerate(zip(src_ids, tgt_ids))]
 
     @torch.inference_mode()
