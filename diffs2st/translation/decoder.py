@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conformer import sinusoid_table
-from .search import _warn_if_cut
+from .search import warn_if_cut
 from .tokenizer import BOS, EOS, PAD
 
 
@@ -280,5 +280,5 @@ def speculative_greedy(full: IncrementalDecoder, draft: IncrementalDecoder, max_
         full.truncate(len(prefix) - 1)
         draft.truncate(min(draft.length, len(prefix) - 1))
     found.tokens = prefix[1:-1] if prefix[-1] == EOS else prefix[1:]
-    _warn_if_cut([found.tokens], max_len)
+    warn_if_cut([found.tokens], max_len)
     return found

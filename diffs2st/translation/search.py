@@ -38,7 +38,7 @@ def greedy_search(next_log_probs: Scorer, batch: int, max_len: int, device: torc
         finished |= tokens == EOS
         if bool(finished.all()):
             break
-    return _warn_if_cut([_strip(row) for row in prefixes[:, 1:].tolist()], max_len)
+    return warn_if_cut([_strip(row) for row in prefixes[:, 1:].tolist()], max_len)
 
 
 def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4, length_penalty: float = 1.0,
@@ -85,14 +85,14 @@ def beam_search(next_log_probs: Scorer, batch: int, max_len: int, beam: int = 4,
         if all(finished[i] and max(s for s, _ in finished[i]) >= best_alive[i].item() / max(1, step + 2)
                ** length_penalty for i in range(batch)):
             break
-    return _warn_if_cut([max(found)[1] if found else [] for found in finished], max_len)
+    return warn_if_cut([max(found)[1] if found else [] for found in finished], max_len)
 
 
 def _strip(tokens: list[int]) -> list[int]:
     return tokens[: tokens.index(EOS)] if EOS in tokens else tokens
 
 
-def _warn_if_cut(sequences: list[list[int]], max_len: int) -> list[list[int]]:
+def warn_if_cut(sequences: list[list[int]], max_len: int) -> list[list[int]]:
     """``sequences`` unchanged; a `TruncationWarning` when any of them was cut at ``max_len`` (a sequence that ends
     with eos has at most max_len - 1 tokens)."""
     cut = sum(len(tokens) >= max_len for tokens in sequences)
