@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..registry import MODELS
 from .conformer import ConformerConfig, ConformerEncoder
 from .decoder import IncrementalDecoder, TransformerDecoder, speculative_greedy
-from .search import ALLOWED_REPEATS, remove_repeats, search_without_repeats
+from .search import loop_rule, remove_repeats, search_without_repeats
 from .tokenizer import BOS, EOS, PAD, CharTokenizer
 
 VARIANTS = ("single", "two-decoders", "multi-decoder")
@@ -222,8 +222,7 @@ class SpeechTranslator(nn.Module):
         (None when a loop was removed)."""
         scorer = IncrementalDecoder(decoder, memories_for)
         ids, repaired = search_without_repeats(scorer, batch, self.config.max_text_length, beam, length_penalty,
-                                               device, tokenizer.word_breaks if block_repeats else None,
-                                               tokenizer.word_ids(ALLOWED_REPEATS))
+                                               device, *loop_rule(tokenizer, block_repeats))
         return ids, (None if repaired else scorer)
 
     def _speculate(self, draft: TransformerDecoder, draft_tokens: int, memories_for, device, block_repeats: bool
@@ -238,7 +237,7 @@ class SpeechTranslator(nn.Module):
         found = speculative_greedy(scorer, drafter, self.config.max_text_length, draft_tokens)
         ids = found.tokens
         if block_repeats:
-            ids = remove_repeats(ids, self.tgt_tokenizer.word_breaks, self.tgt_tokenizer.word_ids(ALLOWED_REPEATS))
+            ids = remove_repeats(ids, *loop_rule(self.tgt_tokenizer))
         counts = {"proposed": found.proposed, "accepted": found.accepted, "rounds": found.rounds}
         return ids, (scorer if ids == found.tokens else None), counts
 

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 
 from ..errors import TruncationWarning
-from .tokenizer import BOS, EOS
+from .tokenizer import BOS, EOS, CharTokenizer
 
 Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
 
@@ -114,6 +114,13 @@ def warn_if_cut(sequences: list[list[int]], max_len: int) -> list[list[int]]:
 MAX_REPEAT_WORDS = 4
 MIN_REPEAT_CHARACTERS = 3
 ALLOWED_REPEATS = ("nous", "vous")
+
+
+def loop_rule(tokenizer: CharTokenizer, enabled: bool = True
+              ) -> tuple[frozenset[int] | None, frozenset[tuple[int, ...]]]:
+    """(word_breaks, allowed) of `search_without_repeats` / `remove_repeats` for ``tokenizer``'s text; word_breaks is
+    None when not ``enabled`` (loops are kept)."""
+    return (tokenizer.word_breaks if enabled else None), tokenizer.word_ids(ALLOWED_REPEATS)
 
 
 def words_of(tokens: list[int], word_breaks: frozenset[int]) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ from ..registry import MODELS
 from ..training.tasks import TASKS
 from .conformer import sinusoid_table
 from .decoder import IncrementalDecoder, TransformerDecoder
-from .search import ALLOWED_REPEATS, search_without_repeats
+from .search import loop_rule, search_without_repeats
 from .tokenizer import EOS, PAD, CharTokenizer, build_symbols
 
 
@@ -86,8 +86,7 @@ class TextTranslator(nn.Module):
 
         scorer = IncrementalDecoder(self.decoder, lambda rows: [(memory[rows], mask[rows])])
         ids, _ = search_without_repeats(scorer, len(texts), self.config.max_text_length, beam, 1.0, memory.device,
-                                        self.tgt_tokenizer.word_breaks if block_repeats else None,
-                                        self.tgt_tokenizer.word_ids(ALLOWED_REPEATS))
+                                        *loop_rule(self.tgt_tokenizer, block_repeats))
         return [self.tgt_tokenizer.decode(row) for row in ids]
 
 

@@ -6,6 +6,7 @@ Characters rather than subwords: the text is reproduced exactly (apostrophes, ac
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Iterable, Sequence
 
 import torch
@@ -35,7 +36,7 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(SPECIALS) + len(self.symbols)
 
-    @property
+    @cached_property
     def word_breaks(self) -> frozenset[int]:
         """Ids of the characters that end a word: whitespace and punctuation other than apostrophes and hyphens
         (which stay inside words: "aujourd'hui", "après-midi")."""
