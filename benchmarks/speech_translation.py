@@ -86,6 +86,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N records per split")
+    parser.add_argument("--splits", nargs="+", default=list(SPLITS),
+                        help="corpus splits to decode (<corpus>/<split>.jsonl; choose settings on dev)")
     parser.add_argument("--rescore", action="store_true",
                         help="decode nothing: score the hypotheses stored in --out again with the current judges "
                              "(e.g. a new normaliser) and re-render; decoding speed stays as measured")
@@ -134,7 +136,7 @@ def decode_and_score(args, command: str, out: Path) -> tuple[list[dict], dict, d
         model = load_translator(checkpoint)
         trained = training_record(checkpoint)
         recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
-        for split in SPLITS:
+        for split in args.splits:
             manifest = Path(args.corpus) / f"{split}.jsonl"
             hypotheses, speed = decode_split(model, manifest, args.limit, args.beam, args.batch_size)
             row = {"checkpoint": checkpoint, "variant": model.config.variant, "steps": trained.get("steps"),
@@ -165,6 +167,14 @@ def render(table: list[dict], recipes: dict[str, str], settings: dict, command: 
                  f"{row.get(key, float('nan')):.1f}" for key, _ in COLUMNS]
         lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['steps']} | {row['split']} | {row['utterances']} | "
                      f"{row['parameters'] / 1e6:.2f} M | " + " | ".join(cells) + f" | {row['rtf']:.3f} |")
+    by_family = [row for row in table if row.get("by_family")]
+    if by_family:
+        lines += ["", "By voice family (corpus v2):", "",
+                  "| model | steps | split | family | utt | src WER | tgt BLEU | tgt chrF |", "|" + " --- |" * 8]
+        lines += [f"| {row['checkpoint']} | {row['steps']} | {row['split']} | {family} | {scores['utterances']} | "
+                  f"{scores.get('src_wer', float('nan')):.3f} | {scores.get('tgt_bleu', float('nan')):.1f} | "
+                  f"{scores.get('tgt_chrf', float('nan')):.1f} |"
+                  for row in by_family for family, scores in row["by_family"].items()]
     lines += ["", "How each model was trained (its metrics.json):", ""]
     lines += [f"- `{checkpoint}`: `{recipe}`" for checkpoint, recipe in recipes.items()]
     lines += ["", "![BLEU by model and split](speech_translation.png)", ""]

@@ -199,12 +199,17 @@ def _summarize_digits(rows: list[dict]) -> dict:
 
 def _score_st(item: Item, judges: dict, mel: MelConfig) -> dict:
     record, hypothesis = item.record, item.hypothesis
-    return {"id": record.id, "src_hypothesis": hypothesis.get("src_text", ""), "src_reference": record.src_text,
-            "tgt_hypothesis": hypothesis.get("tgt_text", ""), "tgt_reference": record.tgt_text,
-            "src_lang": record.src_lang, "tgt_lang": record.tgt_lang}
+    return {"id": record.id, "voice": voice_label(record), "src_hypothesis": hypothesis.get("src_text", ""),
+            "src_reference": record.src_text, "tgt_hypothesis": hypothesis.get("tgt_text", ""),
+            "tgt_reference": record.tgt_text, "src_lang": record.src_lang, "tgt_lang": record.tgt_lang}
 
 
-def _summarize_st(rows: list[dict]) -> dict:
+def voice_family(voice: str) -> str:
+    """The family part of a `voice_label` (``kokoro`` of ``kokoro:af_bella``); a v1 flite voice is its own."""
+    return voice.split(":", 1)[0]
+
+
+def _st_text_scores(rows: list[dict]) -> dict:
     summary = {}
     for side in ("src", "tgt"):
         if any(r[f"{side}_hypothesis"] for r in rows):
@@ -212,6 +217,16 @@ def _summarize_st(rows: list[dict]) -> dict:
             scores = text_scores([r[f"{side}_hypothesis"] for r in rows], [r[f"{side}_reference"] for r in rows],
                                  language)
             summary.update({f"{side}_{k}": v for k, v in scores.items()})
+    return summary
+
+
+def _summarize_st(rows: list[dict]) -> dict:
+    """Corpus text scores of both sides, and the same per voice family (``by_family``) when there are several."""
+    summary = _st_text_scores(rows)
+    families = sorted({voice_family(r["voice"]) for r in rows if "voice" in r})
+    if len(families) > 1:
+        summary["by_family"] = {family: {**_st_text_scores(mine), "utterances": len(mine)} for family in families
+                                for mine in [[r for r in rows if voice_family(r.get("voice", "")) == family]]}
     return summary
 
 

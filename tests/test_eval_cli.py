@@ -165,3 +165,20 @@ def test_same_base_voice_pairs_only_compare_speakers_of_one_flite_voice():
     assert sorted(same) == sorted(same_voice) == [1.0] * 4
     assert sorted(different_voice) == pytest.approx([0.6] * 4)  # a-b both ways; never a-c or b-c
     assert len(different) == 16 and min(different) == 0.0
+
+
+def test_st_scores_each_voice_family(tmp_path):
+    families = ["kokoro", "kokoro", "espeak-ng"]
+    records = [S2STRecord(id=f"utt{i}", speaker=f"spk{i}", src_audio=f"src{i}.wav", src_text=fr, tgt_text=en,
+                          speaker_spec={"family": family, "base_voice": f"voice{i}"})
+               for i, ((fr, en), family) in enumerate(zip(PAIRS, families))]
+    manifest = write_manifest(tmp_path / "test.jsonl", records)
+    hypotheses = tmp_path / "hyp.jsonl"  # the espeak-ng utterance is mistranslated, the kokoro ones are exact
+    hypotheses.write_text("\n".join(json.dumps({"id": r.id, "src_text": r.src_text,
+                                                "tgt_text": r.tgt_text if i < 2 else "a dog"})
+                                    for i, r in enumerate(records)) + "\n")
+    assert main(["eval", "st", str(manifest), "--outputs", str(hypotheses), "-o", str(tmp_path)]) == 0
+    by_family = json.loads((tmp_path / "report.json").read_text())["summary"]["by_family"]
+    assert {f: s["utterances"] for f, s in by_family.items()} == {"espeak-ng": 1, "kokoro": 2}
+    assert by_family["kokoro"]["tgt_bleu"] == pytest.approx(100.0) and by_family["espeak-ng"]["tgt_bleu"] < 50
+    assert by_family["espeak-ng"]["src_wer"] == 0.0
