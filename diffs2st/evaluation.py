@@ -86,6 +86,11 @@ def voice_label(record: Any) -> str:
     return base_voice or record.speaker
 
 
+def voice_family(voice: str) -> str:
+    """The family part of a `voice_label` (``kokoro`` of ``kokoro:af_bella``); a v1 flite voice is its own."""
+    return voice.split(":", 1)[0]
+
+
 def _asr_columns(rows: list[dict]) -> list[str]:
     """Suffixes of the recognisers whose transcripts the rows hold: '' (the primary one), '_pocketsphinx', ..."""
     return [key[len("transcript"):] for key in rows[0] if key.startswith("transcript")] if rows else []
@@ -115,8 +120,11 @@ def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
     row = {"id": record.id, "speaker": record.speaker, "voice": voice_label(record),
            "seconds": output.size / mel.sample_rate}
     row.update(judges["asr"](output, record.tgt_text))
+    reference_target = _audio(item, target_partner.tgt_audio, mel)
     row["sim_to_source"] = judges["speaker"](output, _audio(item, record.src_audio, mel))["similarity"]
-    row["sim_to_target"] = judges["speaker"](output, _audio(item, target_partner.tgt_audio, mel))["similarity"]
+    row["sim_to_target"] = judges["speaker"](output, reference_target)["similarity"]
+    if "pitch" in judges:  # the output's F0 and the reference target's
+        row.update(judges["pitch"](output, reference_target))
     if item.other_speaker is not None:
         wrong = _audio(item, item.other_speaker.tgt_audio, mel)
         row["sim_wrong_speaker"] = judges["speaker"](output, wrong)["similarity"]
@@ -125,12 +133,43 @@ def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
     return row
 
 
-def _summarize_s2st(rows: list[dict]) -> dict:
+SIMILARITY_KEYS = ("sim_to_source", "sim_to_target", "sim_wrong_speaker")
+F0_TOLERANCE = 0.10  # DESIGN: the output's F0 median within 10 % of the reference target's
+
+
+def f0_summary(rows: list[dict]) -> dict[str, float]:
+    """The outputs' F0 against their reference targets': medians over utterances of the per-utterance F0 median
+    (Hz) and range (semitones), their ratio, and the share of utterances whose F0 median is within F0_TOLERANCE of
+    its reference's. Utterances without voiced frames on either side are left out."""
+    pairs = [r for r in rows if all(math.isfinite(r.get(key, math.nan)) for key in ("f0_median", "ref_f0_median"))]
+    if not pairs:
+        return {}
+    output, reference = (np.array([r[key] for r in pairs]) for key in ("f0_median", "ref_f0_median"))
+    ranges = [np.median([r[key] for r in pairs if math.isfinite(r.get(key, math.nan))] or [math.nan])
+              for key in ("f0_range", "ref_f0_range")]
+    return {"f0_median": float(np.median(output)), "ref_f0_median": float(np.median(reference)),
+            "f0_median_ratio": float(np.median(output) / np.median(reference)),
+            "f0_within_tolerance": float(np.mean(np.abs(output / reference - 1) <= F0_TOLERANCE + 1e-9)),
+            "f0_range": float(ranges[0]), "ref_f0_range": float(ranges[1]), "f0_utterances": len(pairs)}
+
+
+def _s2st_scores(rows: list[dict]) -> dict:
     summary = asr_summary(rows)
     for suffix in _asr_columns(rows):  # word loops heard in the output ("the table table"), share of utterances
         summary[f"asr_loop_rate{suffix}"] = float(np.mean([has_word_loop(r[f"transcript{suffix}"]) for r in rows]))
-    summary.update(_means(rows, ("sim_to_source", "sim_to_target", "sim_wrong_speaker") + DNSMOS_KEYS))
+    summary.update(_means(rows, SIMILARITY_KEYS + DNSMOS_KEYS))
+    summary.update(f0_summary(rows))
+    return summary
+
+
+def _summarize_s2st(rows: list[dict]) -> dict:
+    """Corpus scores, per base voice (ASR only) and, when there are several voice families, per family (all)."""
+    summary = _s2st_scores(rows)
     summary["by_voice"] = by_voice(rows)
+    families = sorted({voice_family(r["voice"]) for r in rows if "voice" in r})
+    if len(families) > 1:
+        summary["by_family"] = {family: {**_s2st_scores(mine), "utterances": len(mine)} for family in families
+                                for mine in [[r for r in rows if voice_family(r.get("voice", "")) == family]]}
     return summary
 
 
@@ -204,11 +243,6 @@ def _score_st(item: Item, judges: dict, mel: MelConfig) -> dict:
             "tgt_reference": record.tgt_text, "src_lang": record.src_lang, "tgt_lang": record.tgt_lang}
 
 
-def voice_family(voice: str) -> str:
-    """The family part of a `voice_label` (``kokoro`` of ``kokoro:af_bella``); a v1 flite voice is its own."""
-    return voice.split(":", 1)[0]
-
-
 def _st_text_scores(rows: list[dict]) -> dict:
     summary = {}
     for side in ("src", "tgt"):
@@ -230,7 +264,7 @@ def _summarize_st(rows: list[dict]) -> dict:
     return summary
 
 
-KINDS.register("s2st")(Kind(S2STRecord, ("asr", "speaker", "dnsmos"), _score_s2st, _summarize_s2st))
+KINDS.register("s2st")(Kind(S2STRecord, ("asr", "speaker", "dnsmos", "pitch"), _score_s2st, _summarize_s2st))
 KINDS.register("vocoder")(Kind(SpeechRecord, ("asr", "speaker", "pesq", "dnsmos"), _score_vocoder,
                                _summarize_vocoder))
 KINDS.register("enhance")(Kind(EnhancementRecord, ("pesq", "estoi", "si_sdr", "speaker", "dnsmos"),

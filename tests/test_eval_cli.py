@@ -182,3 +182,18 @@ def test_st_scores_each_voice_family(tmp_path):
     assert {f: s["utterances"] for f, s in by_family.items()} == {"espeak-ng": 1, "kokoro": 2}
     assert by_family["kokoro"]["tgt_bleu"] == pytest.approx(100.0) and by_family["espeak-ng"]["tgt_bleu"] < 50
     assert by_family["espeak-ng"]["src_wer"] == 0.0
+
+
+def test_f0_summary_compares_outputs_with_their_references():
+    from diffs2st.evaluation import f0_summary
+
+    rows = [{"f0_median": 110.0, "ref_f0_median": 100.0, "f0_range": 4.0, "ref_f0_range": 5.0},
+            {"f0_median": 200.0, "ref_f0_median": 200.0, "f0_range": 6.0, "ref_f0_range": 6.0},
+            {"f0_median": 260.0, "ref_f0_median": 200.0, "f0_range": 2.0, "ref_f0_range": 7.0},
+            {"f0_median": float("nan"), "ref_f0_median": 150.0}]  # no voiced frames: left out
+    summary = f0_summary(rows)
+    assert summary["f0_utterances"] == 3
+    assert summary["f0_median"] == 200.0 and summary["ref_f0_median"] == 200.0 and summary["f0_median_ratio"] == 1.0
+    assert summary["f0_within_tolerance"] == pytest.approx(2 / 3)  # 10 % off counts as within, 30 % does not
+    assert summary["f0_range"] == 4.0 and summary["ref_f0_range"] == 6.0
+    assert f0_summary([{"f0_median": float("nan"), "ref_f0_median": 1.0}]) == {}

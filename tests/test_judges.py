@@ -201,3 +201,24 @@ def test_s2st_summary_counts_word_loops_per_recogniser():
             {"transcript": "a cat", "transcript_pocketsphinx": "a cat", "reference": "a cat"}]
     summary = KINDS.get("s2st").summarize(rows)
     assert summary["asr_loop_rate"] == 0.5 and summary["asr_loop_rate_pocketsphinx"] == 0.0
+
+
+def _harmonic_tone(f0: float, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.1 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))).astype(np.float32)
+
+
+def test_pitch_judge_hears_known_f0_and_no_pitch_in_silence_or_noise(noise):
+    judge = build_judge("pitch", MEL)
+    scores = judge(_harmonic_tone(120.0), _harmonic_tone(240.0))
+    assert scores["f0_median"] == pytest.approx(120.0, rel=0.03)
+    assert scores["ref_f0_median"] == pytest.approx(240.0, rel=0.03)
+    assert scores["f0_range"] < 1.0 and scores["voiced_fraction"] > 0.8  # a steady tone: under a semitone
+    for quiet in (np.zeros(16000, np.float32), noise[:16000], np.zeros(100, np.float32)):
+        assert np.isnan(judge(quiet)["f0_median"])
+
+
+def test_pitch_judge_tells_a_low_voice_from_a_high_one(speech):
+    judge = build_judge("pitch", MEL)
+    low, high = judge(speech["awb"])["f0_median"], judge(speech["slt"])["f0_median"]  # a man, a woman
+    assert 70 < low < 160 < high < 300

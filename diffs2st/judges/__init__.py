@@ -8,6 +8,7 @@ once per instance; Moonshine once per process):
                                                                  wer_pocketsphinx with recognizers=ASR_CHOICES["both"])
     speaker  hyp wave, ref wave   -> similarity                (Resemblyzer cosine)
     dnsmos   hyp wave, ref unused -> dnsmos_sig/bak/ovrl/p808   (speechmos)
+    pitch    hyp wave, ref wave   -> f0_median, f0_range, ...  (librosa pYIN; ref_f0_* of the reference when given)
     pesq     hyp wave, ref wave   -> pesq                      (PESQ-WB)
     estoi    hyp wave, ref wave   -> estoi                     (pystoi, extended)
     si_sdr   hyp wave, ref wave   -> si_sdr                    (dB)
@@ -26,6 +27,7 @@ from ..audio import MelConfig
 from ..registry import Registry
 from .asr import (DIGIT_WORDS, RECOGNIZERS, DigitRecognizer, MoonshineASR, PocketsphinxASR, build_recognizer,
                   digit_from_transcript)
+from .pitch import f0_statistics
 from .quality import DNSMOS, estoi, pesq_wb, si_sdr
 from .speaker import SpeakerSimilarity, equal_error_rate
 from .speed import measure_rtf, peak_rss_mib
@@ -85,6 +87,20 @@ class DNSMOSJudge:
 
     def __call__(self, hyp: np.ndarray, ref: Any = None) -> dict[str, float]:
         return self.model(hyp)
+
+
+@JUDGES.register("pitch")
+class PitchJudge:
+    """F0 median (Hz), range (semitones) and voiced fraction of ``hyp``, and the same of ``ref`` (``ref_`` keys)."""
+
+    def __init__(self, mel: MelConfig) -> None:
+        self.sample_rate = mel.sample_rate
+
+    def __call__(self, hyp: np.ndarray, ref: np.ndarray | None = None) -> dict[str, float]:
+        scores = f0_statistics(hyp, self.sample_rate)
+        if ref is not None:
+            scores.update({f"ref_{key}": value for key, value in f0_statistics(ref, self.sample_rate).items()})
+        return scores
 
 
 class _ReferenceJudge:
@@ -154,6 +170,6 @@ def build_judge(name: str, mel: MelConfig, **options):
 __all__ = [
     "ASR_CHOICES", "DEFAULT_ASR", "DIGIT_WORDS", "DNSMOS", "DigitRecognizer", "JUDGES", "MoonshineASR",
     "PocketsphinxASR", "RECOGNIZERS", "SpeakerSimilarity", "asr_suffix", "build_judge", "build_recognizer",
-    "digit_from_transcript", "equal_error_rate", "estoi", "measure_rtf", "normalize_text", "peak_rss_mib",
-    "pesq_wb", "si_sdr", "text_scores", "utterance_wer",
+    "digit_from_transcript", "equal_error_rate", "estoi", "f0_statistics", "measure_rtf", "normalize_text",
+    "peak_rss_mib", "pesq_wb", "si_sdr", "text_scores", "utterance_wer",
 ]
