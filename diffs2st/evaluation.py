@@ -8,11 +8,13 @@ audio instead — the ceiling; for enhancement ``noisy=True`` scores the unproce
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .audio import MelConfig, load_audio
+from .config import to_dict
 from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio, speaker_voice
 from .errors import DataError
 from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores, utterance_wer
@@ -303,14 +306,23 @@ def _call_in_worker(args: tuple[Callable, Any]) -> Any:
 
 
 def map_with_judges(function: Callable[[Any, dict, MelConfig], Any], items: list, judges: JudgeSpecs,
-                    mel: MelConfig, jobs: int = 2, desc: str = "judging", progress: bool = True) -> list:
+                    mel: MelConfig, jobs: int = 2, desc: str = "judging", progress: bool = True,
+                    on_result: Callable[[int, Any], None] | None = None) -> list:
     """``[function(item, judges_by_name, mel) for item in items]`` with the judges in ``jobs`` worker processes
     (at least one), each holding one instance of every judge (models load once per worker, not per item), each
     pinned to one of the cores this process may use. The caller's process is left as it was: its thread count,
     affinity and memory never see a judge. ``function`` must be a module-level function. Without judges the
-    function runs here."""
+    function runs here. ``on_result(index, result)`` is called here as each result arrives (in the order they
+    finish), e.g. to store it before the others are done."""
+    results: list = [None] * len(items)
     if not judges:
-        return [function(item, {}, mel) for item in tqdm(items, desc=desc, disable=not progress)]
+        for index, item in enumerate(tqdm(items, desc=desc, disable=not progress)):
+            results[index] = function(item, {}, mel)
+            if on_result is not None:
+                on_result(index, results[index])
+        return results
+    if not items:
+        return results
     context = get_context("spawn")
     jobs = max(1, min(jobs, len(items)))
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -321,8 +333,18 @@ def map_with_judges(function: Callable[[Any, dict, MelConfig], Any], items: list
             cores.put(allowed[worker % len(allowed)])
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                              initargs=(judges, mel, cores)) as pool:
-        return list(tqdm(pool.map(_call_in_worker, [(function, item) for item in items], chunksize=4),
-                         total=len(items), desc=desc, disable=not progress))
+        futures = {pool.submit(_call_in_worker, (function, item)): index for index, item in enumerate(items)}
+        try:
+            for future in tqdm(as_completed(futures), total=len(items), desc=desc, disable=not progress):
+                index = futures[future]
+                results[index] = future.result()
+                if on_result is not None:
+                    on_result(index, results[index])
+        except BaseException:  # a failed item or Ctrl-C: do not judge the rest before raising
+            for future in futures:
+                future.cancel()
+            raise
+    return results
 
 
 def _vocoder_record_type(manifest: Path) -> type:
@@ -395,14 +417,125 @@ def _read_hypotheses(path: Path) -> dict[str, dict]:
 
 
 def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progress: bool = True,
-             asr: str = DEFAULT_ASR) -> tuple[dict, list[dict]]:
+             asr: str = DEFAULT_ASR, cache: str | os.PathLike | None = None) -> tuple[dict, list[dict]]:
     """Score ``items`` with the kind's judges (``jobs`` worker processes) hearing audio at ``mel``'s rate ->
     (summary, per-utterance rows). ``asr`` picks the English recognisers (`diffs2st.judges.ASR_CHOICES`; the
-    first gives the unsuffixed scores); digits get Moonshine's second opinion when ``asr`` includes it."""
+    first gives the unsuffixed scores); digits get Moonshine's second opinion when ``asr`` includes it.
+
+    ``cache``: a JSONL file of judged rows (`RowCache`): each row is appended as soon as it is judged, and a row
+    already there is reused when its `row_key` matches, so a run that was killed resumes where it stopped. The
+    result is the same as without the cache (rows in the order of ``items``, each as it reads back from JSON)."""
     spec = KINDS.get(kind)
     specs = judge_specs(spec.judges, asr, digit_second_opinion="moonshine" in ASR_CHOICES.get(asr, ()))
-    rows = map_with_judges(spec.score, items, specs, mel, jobs, desc=f"eval {kind}", progress=progress)
+    if cache is None:
+        rows = map_with_judges(spec.score, items, specs, mel, jobs, desc=f"eval {kind}", progress=progress)
+        return spec.summarize(rows), rows
+    store = RowCache(cache)
+    code = judge_code_fingerprint(spec.score)
+    keys = [row_key(kind, item, specs, mel, code) for item in items]
+    rows: list = [store.rows.get(key) for key in keys]
+    todo = [index for index, row in enumerate(rows) if row is None]
+
+    def keep(position: int, row: dict) -> None:
+        index = todo[position]
+        rows[index] = store.add(keys[index], items[index].record.id, row)
+
+    map_with_judges(spec.score, [items[index] for index in todo], specs, mel, jobs,
+                    desc=f"eval {kind} ({len(items) - len(todo)} cached)", progress=progress, on_result=keep)
     return spec.summarize(rows), rows
+
+
+def _file_digest(path: str | os.PathLike | None) -> str | None:
+    """SHA-256 of a file's bytes; None when there is no such file."""
+    if path is None or not Path(path).is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def judge_code_fingerprint(score: Callable) -> str:
+    """SHA-256 of the code that makes a row: the kind's score function and every module of `diffs2st.judges`
+    (a judge whose code changed makes every stored row stale)."""
+    from . import judges
+
+    digest = hashlib.sha256(inspect.getsource(score).encode())
+    for path in sorted(Path(judges.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _record_files(item: Item, record: Any) -> dict[str, str | None]:
+    """Content digests of the audio files a record names (fields ending in ``audio``), by field name."""
+    return {name: _file_digest(resolve_audio(item.manifest, value)) for name, value in to_dict(record).items()
+            if name.endswith("audio") and isinstance(value, str)}
+
+
+def row_key(kind: str, item: Item, specs: JudgeSpecs, mel: MelConfig, code: str) -> str:
+    """What one row is judged from, hashed (SHA-256): the kind, the judges and their options, the audio config, the
+    judges' code (`judge_code_fingerprint`), the record and its partner records with the content of every audio
+    file they name, the output's content (audio kinds) or the hypothesis (text kinds). Any change -> another key."""
+    material = {"kind": kind, "judges": specs, "mel": to_dict(mel), "code": code, "hypothesis": item.hypothesis,
+                "output": _file_digest(item.output), "output_named": item.output is not None}
+    for role in ("record", "same_speaker", "other_speaker"):
+        record = getattr(item, role)
+        material[role] = None if record is None else {"fields": to_dict(record),
+                                                       "files": _record_files(item, record)}
+    encoded = json.dumps(material, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of the numpy scalars and arrays a judge may return."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store a {type(value).__name__} in a row")
+
+
+class RowCache:
+    """Judged rows in a JSONL file, one ``{"key", "id", "row"}`` object a line, appended and flushed one at a time,
+    so that a killed run loses only the rows being judged. Reading keeps the last row of each key and skips a last
+    line cut short by a kill (the first `add` removes it); any other line that is not such an object is a DataError
+    (the file is not a cache)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.rows: dict[str, dict] = {}
+        self._whole: int | None = None  # bytes before a last line a kill cut short (dropped by the next `add`)
+        if not self.path.is_file():
+            return
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            self._whole = len(text[:text.rfind("\n") + 1].encode("utf-8"))
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                self.rows[entry["key"]] = entry["row"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                if number == len(lines) and not text.endswith("\n"):  # the line a kill cut short
+                    continue
+                raise DataError(f"{self.path}:{number}: not a row cache line (JSON with key, id, row)") from None
+
+    def add(self, key: str, record_id: str, row: dict) -> dict:
+        """Append one judged row (flushed at once); returns the row as it reads back from the file."""
+        line = json.dumps({"key": key, "id": record_id, "row": row}, ensure_ascii=False, default=_plain)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._whole is not None:
+            os.truncate(self.path, self._whole)
+            self._whole = None
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+        stored = json.loads(line)["row"]
+        self.rows[key] = stored
+        return stored
 
 
 def judged_by_v2(rows: list[dict]) -> bool:

@@ -28,6 +28,8 @@ def _run(args) -> int:
         if not path.is_file():
             raise DataError(f"no ceiling report at {path}")
         ceiling = json.loads(path.read_text())["summary"]
+    if args.rejudge_from and args.cache:
+        raise DataError("--cache keeps judged rows of a run that judges; --rejudge-from re-runs one judge: pick one")
     if args.rejudge_from:
         previous = Path(args.rejudge_from)
         if not previous.is_file():
@@ -35,7 +37,7 @@ def _run(args) -> int:
         summary, rows = rejudge_asr(args.kind, items, json.loads(previous.read_text())["per_utterance"], DEFAULT_MEL,
                                     jobs=args.jobs)
     else:
-        summary, rows = evaluate(args.kind, items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr)
+        summary, rows = evaluate(args.kind, items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr, cache=args.cache)
     system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
     meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
             "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
@@ -65,4 +67,8 @@ def register(subparsers) -> None:
                         help="English ASR judge(s): Moonshine base-en, pocketsphinx, or both (Moonshine first: its "
                              "scores are the unsuffixed ones, pocketsphinx's carry _pocketsphinx)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N records")
+    parser.add_argument("--cache", metavar="ROWS.jsonl", default=None,
+                        help="keep every judged row in this JSONL file as it is made, and reuse the rows it already "
+                             "holds (same record, output content, partner records, judges and judge code), so a "
+                             "killed run started again judges only the rest; off unless given")
     parser.set_defaults(func=_run)
