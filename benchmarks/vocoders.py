@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --wer-only --asr moonshine: the originals' row from a judges-v2 ceiling report of "
                              "the same clips (docs/benchmarks/ceilings/ceiling-test-unseen-speakers.json) instead of "
                              "judging them again")
+    parser.add_argument("--carry-from", type=Path, default=None, metavar="VOCODERS.json",
+                        help="with --wer-only: SIM, PESQ-WB, DNSMOS and RTF of every row from an earlier report of "
+                             "the same clips and vocoders (none of them depends on the ASR judge); only the ASR "
+                             "judge(s) run")
     parser.add_argument("--render", type=Path, default=None,
                         help="measure nothing: re-render this vocoders.json (e.g. with another --bundled row)")
     args = parser.parse_args(argv)
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return write_report(report["results"], Path(report["manifest"]), report["clips"], report["command"],
                             args.bundled, args.out_dir)
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    if args.carry_from is not None and not args.wer_only:
+        raise SystemExit("--carry-from goes with --wer-only (it replaces the other judges' columns)")
     torch.set_num_threads(args.threads)
     mel = DEFAULT_MEL  # the corpus clips' front end; every vocoder compared must have been trained on it
     if args.error_sources and (len(args.checkpoint) != 1 or len(args.refine_iters or []) > 1):
@@ -253,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     require_row(args.bundled, vocoders)  # before the judges run
     if args.original_from is not None:  # the originals were judged already, by the same ASR judge
         del vocoders["original (ceiling)"]
+    carried = carried_rows(args.carry_from, args.manifest, len(items), vocoders) if args.carry_from else {}
     results = {name: benchmark_one(name, vocoder, items, judges, mel) for name, vocoder in vocoders.items()}
+    for name, measured in carried.items():
+        results[name].update(measured)
     if args.original_from is not None:
         results = {"original (ceiling)": stored_originals(args.original_from, clips(args.manifest, args.limit)),
                    **results}
@@ -269,6 +278,23 @@ def stored_originals(report_path: Path, pairs: list[tuple[Path, str]]) -> dict:
         raise SystemExit(f"{report_path} did not judge the same clips, in the same order")
     wers = [row["wer"] for row in rows[:len(pairs)]]
     return {"wer": float(np.mean(wers)), "clip_wer": wers, "rtf": None}
+
+
+CARRIED_KEYS = ("sim", "pesq_wb", "dnsmos_ovrl", "rtf", "threads")
+
+
+def carried_rows(report_path: Path, manifest: Path, count: int, vocoders: dict) -> dict[str, dict]:
+    """Per row, the measurements that do not depend on the ASR judge from an earlier vocoders.json of the same
+    clips; every row measured now must be in it. Reports older than the --threads option ran at 2 threads."""
+    report = json.loads(report_path.read_text())
+    if report["manifest"] != str(manifest) or report["clips"] != count:
+        raise SystemExit(f"{report_path} judged {report['clips']} clips of {report['manifest']}, not {count} of "
+                         f"{manifest}")
+    missing = [name for name in vocoders if name not in report["results"]]
+    if missing:
+        raise SystemExit(f"{report_path} has no row {missing[0]!r} (it has {list(report['results'])})")
+    return {name: {"threads": 2, **{key: report["results"][name][key] for key in CARRIED_KEYS
+                                    if key in report["results"][name]}} for name in vocoders}
 
 
 def require_row(bundled: str | None, rows: dict) -> None:
