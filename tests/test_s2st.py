@@ -344,3 +344,30 @@ def test_cascade_runs_asr_mt_tts_and_checks_its_components(tmp_path):
     with pytest.raises(ConfigError, match="characters only"):
         CascadeTranslator(cascade.speech_translator, cascade.text_translator, cascade.speaker_encoder,
                           load_checkpoint(folder / "synthesizer").model, cascade.vocoder)
+
+
+def test_synthesizer_features_of_augmented_source_views(tmp_path):
+    """K augmented views per utterance: same tokens and clean target mel, states and speaker embedding from the
+    augmented source (different from the clean view's), the same on a second computation (seeded), cached."""
+    from diffs2st.data.augment import AugmentConfig
+    from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples
+
+    manifest, translator, encoder = _toy_synthesis_corpus(tmp_path)
+    noise_only = AugmentConfig(speed_probability=0.0, reverb_probability=0.0, bandlimit_probability=0.0,
+                               codec_probability=0.0, noise_probability=1.0, snr_db=(0.0, 5.0), pad_probability=0.0)
+    data = SynthesisDataConfig(train_manifest=str(manifest), translator=str(tmp_path / "st"),
+                               speaker_encoder=str(tmp_path / "spk"), cache=str(tmp_path / "features.safetensors"),
+                               progress=False, augment=noise_only, augmented_copies=2, augment_seed=3)
+    examples = SynthesisExamples(data, translator, encoder)
+    assert len(examples) == 6 and examples.utterances == 2
+    for utterance in range(2):
+        clean, *augmented = (examples[view * 2 + utterance] for view in range(3))
+        for other in augmented:
+            assert torch.equal(other["tokens"], clean["tokens"]) and torch.equal(other["mel"], clean["mel"])
+            assert not torch.equal(other["speaker"], clean["speaker"])
+            assert other["states"].shape == clean["states"].shape and not torch.equal(other["states"], clean["states"])
+        assert not torch.equal(augmented[0]["speaker"], augmented[1]["speaker"])
+    recomputed = SynthesisExamples(dataclasses.replace(data, cache=None), translator, encoder)
+    assert all(torch.equal(recomputed[i]["states"], examples[i]["states"]) for i in range(6))
+    with pytest.raises(DataError, match="augmented_copies"):
+        SynthesisExamples(dataclasses.replace(data, augment=None), translator, encoder)

@@ -6,6 +6,13 @@
 - the speaker embedding of the voice reference (our speaker encoder on the SOURCE clip by default: at inference
   the French input is the reference for the English output).
 
+With ``augment`` and ``augmented_copies`` K, every utterance also appears in K views whose SOURCE clip was augmented
+(seeded by ``augment_seed``, the view and the utterance: noise, reverberation, band-limiting, ... as the speech
+translator trains with): their states and speaker embedding are computed from the augmented source, their tokens
+and target log-mel are the clean utterance's, so the synthesizer learns to say the same clean English in the same
+voice whatever the French input went through. Keep speed perturbation off here: it shifts the source's pitch, and
+the output should follow the speaker's real pitch.
+
 The features can be cached in a safetensors file (no pickle), keyed by the content of what produced them (see
 `cache_key`): a cache made from other data is recomputed and replaced.
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -27,6 +35,7 @@ from tqdm import tqdm
 from ..audio import load_audio, log_mel
 from ..audio.normalization import mel_statistics
 from ..checkpoint import load_model
+from ..data.augment import Augmenter, AugmentConfig
 from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..digests import checkpoint_sha256, file_sha256
 from ..errors import DataError
@@ -49,6 +58,9 @@ class SynthesisDataConfig:
     limit: Optional[int] = None
     batch_size: int = 16
     progress: bool = True
+    augment: Optional[AugmentConfig] = None  # augmentation of the source clip (states and speaker reference)
+    augmented_copies: int = 0  # augmented views of every utterance besides the clean one
+    augment_seed: int = 0
 
 
 def load_frozen_parts(data: SynthesisDataConfig):
@@ -66,6 +78,8 @@ class SynthesisExamples(Dataset):
     def __init__(self, data: SynthesisDataConfig, translator, encoder) -> None:
         if data.mode not in MODES:
             raise DataError(f"data.mode must be one of {MODES}, got {data.mode!r}")
+        if data.augmented_copies < 0 or (data.augmented_copies and data.augment is None):
+            raise DataError("data.augmented_copies must be >= 0 and needs a data.augment configuration")
         self.mode = data.mode
         cache = Path(data.cache) if data.cache else None
         key = cache_key(data) if cache is not None else None
@@ -75,6 +89,7 @@ class SynthesisExamples(Dataset):
             if cache is not None:
                 _write_cache(cache, tensors, key)
         self.items = _split(tensors)
+        self.utterances = len(tensors["token_lengths"])  # the clean views come first
 
     @staticmethod
     def _compute(data: SynthesisDataConfig, translator, encoder) -> dict[str, torch.Tensor]:
@@ -85,12 +100,16 @@ class SynthesisExamples(Dataset):
         if missing:
             raise DataError(f"{data.train_manifest}: {len(missing)} records have no target audio (first: {missing[0]})")
         rate = translator.config.mel.sample_rate
-        parts: dict[str, list[torch.Tensor]] = {"tokens": [], "states": [], "mel": [], "speaker": []}
+        views = 1 + data.augmented_copies
+        augmenter = Augmenter(data.augment, rate) if data.augmented_copies else None
+        parts: dict[str, list[torch.Tensor]] = {"tokens": [], "mel": []}
+        states: list[list[torch.Tensor]] = [[] for _ in range(views)]  # per view, per utterance
+        speakers: list[list[torch.Tensor]] = [[] for _ in range(views)]
         for start in tqdm(range(0, len(records), data.batch_size), desc="synthesizer features",
                           disable=not data.progress, leave=False):
             batch = records[start:start + data.batch_size]
-            sources = [load_audio(resolve_audio(data.train_manifest, r.src_audio), rate, max_seconds=None)
-                       for r in batch]
+            clean = [load_audio(resolve_audio(data.train_manifest, r.src_audio), rate, max_seconds=None)
+                     for r in batch]
             targets = [load_audio(resolve_audio(data.train_manifest, r.tgt_audio), rate, max_seconds=None)
                        for r in batch]
             for record in batch:
@@ -98,19 +117,23 @@ class SynthesisExamples(Dataset):
                 if not tokens:
                     raise DataError(f"record {record.id} has an empty target text")
                 parts["tokens"].append(torch.tensor(tokens, dtype=torch.int32))
-            if data.mode == "direct":
-                states = translator.teacher_forced_states(sources, [r.src_text for r in batch],
-                                                          [r.tgt_text for r in batch])
-                parts["states"] += [s[1:].half() for s in states]  # the state after reading each token
             parts["mel"] += [log_mel(w, translator.config.mel).half() for w in targets]
-            references = sources if data.reference == "source" else targets
-            parts["speaker"] += list(encoder.embed_waves(references))
+            for view in range(views):
+                sources = clean if view == 0 else [
+                    augmenter(wave, zlib.crc32(f"{data.augment_seed}:{view}:{start + i}".encode()))[0]
+                    for i, wave in enumerate(clean)]
+                if data.mode == "direct":
+                    decoded = translator.teacher_forced_states(sources, [r.src_text for r in batch],
+                                                               [r.tgt_text for r in batch])
+                    states[view] += [s[1:].half() for s in decoded]  # the state after reading each token
+                references = sources if data.reference == "source" else targets
+                speakers[view] += list(encoder.embed_waves(references))
         tensors = {"tokens": torch.cat(parts["tokens"]), "mel": torch.cat(parts["mel"], dim=1),
-                   "speaker": torch.stack(parts["speaker"]),
+                   "speaker": torch.stack([e for view in speakers for e in view]),  # view-major
                    "token_lengths": torch.tensor([len(t) for t in parts["tokens"]]),
                    "frame_lengths": torch.tensor([m.shape[-1] for m in parts["mel"]])}
-        if parts["states"]:
-            tensors["states"] = torch.cat(parts["states"])
+        if data.mode == "direct":
+            tensors["states"] = torch.cat([s for view in states for s in view])  # view-major
         return tensors
 
     def __len__(self) -> int:
@@ -121,21 +144,30 @@ class SynthesisExamples(Dataset):
 
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std of the target log-mels (every frame of every utterance)."""
-        return mel_statistics(torch.cat([item["mel"] for item in self.items], dim=1)[None])
+        return mel_statistics(torch.cat([item["mel"] for item in self.items[:self.utterances]], dim=1)[None])
 
 
 def _split(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    """Per-example dicts; with augmented views (more speaker rows than utterances), example v * N + i is view v of
+    utterance i, sharing its tokens and target log-mel (the same tensors, not copies) with the clean view."""
     token_lengths, frame_lengths = tensors["token_lengths"].tolist(), tensors["frame_lengths"].tolist()
+    count, total_tokens = len(token_lengths), int(sum(token_lengths))
     token_offsets = np.concatenate([[0], np.cumsum(token_lengths)])
     frame_offsets = np.concatenate([[0], np.cumsum(frame_lengths)])
-    items = []
-    for i in range(len(token_lengths)):
+    views = tensors["speaker"].shape[0] // count
+    clean = []
+    for i in range(count):
         tokens = slice(int(token_offsets[i]), int(token_offsets[i + 1]))
-        item = {"tokens": tensors["tokens"][tokens].long(), "speaker": tensors["speaker"][i].float(),
-                "mel": tensors["mel"][:, int(frame_offsets[i]):int(frame_offsets[i + 1])].float()}
-        if "states" in tensors:
-            item["states"] = tensors["states"][tokens].float()
-        items.append(item)
+        clean.append({"tokens": tensors["tokens"][tokens].long(),
+                      "mel": tensors["mel"][:, int(frame_offsets[i]):int(frame_offsets[i + 1])].float()})
+    items = []
+    for view in range(views):
+        for i, shared in enumerate(clean):
+            item = {**shared, "speaker": tensors["speaker"][view * count + i].float()}
+            if "states" in tensors:
+                start = view * total_tokens + int(token_offsets[i])
+                item["states"] = tensors["states"][start:start + token_lengths[i]].float()
+            items.append(item)
     return items
 
 
