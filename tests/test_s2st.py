@@ -190,7 +190,7 @@ def test_synthesizer_task_precomputes_caches_and_trains(tmp_path):
                  "global_dim: 128}", "model.segment_frames=16"]
     config = load_run_config(CONFIGS / "s2st-synthesizer.yaml", overrides)
     model, dataset, collate = build_run(config)
-    assert cache.is_file() and len(dataset) == 2
+    assert cache.is_file() and len(dataset) == 2 * (1 + config.data.augmented_copies)  # clean + augmented views
     assert model.config.state_dim == 16 and model.config.speaker_dim == 6 == model.config.decoder.global_dim
     item = dataset[1]
     assert item["states"].shape == (len(item["tokens"]), 16) and item["speaker"].shape == (6,)
