@@ -99,7 +99,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.render:
         stored = json.loads(Path(args.render).read_text())
-        recipes, settings = stored_context(stored, Path(args.render).with_suffix(".md"), args)
+        recipes, settings = stored_context(stored, Path(args.render).with_suffix(".md"))
         return render(stored["results"], recipes, settings, stored["command"], out)
     if args.rescore:
         return render(*rescore(args, command, out))
@@ -109,19 +109,29 @@ def main() -> int:
     return render(*decode_and_score(args, command, out))
 
 
-def stored_context(stored: dict, markdown: Path, args) -> tuple[dict[str, str], dict]:
+def stored_context(stored: dict, markdown: Path) -> tuple[dict[str, str], dict]:
     """(recipes, settings) of a stored report; reports that predate them: the recipes from its Markdown, the
     settings from the command line."""
     recipes = stored.get("recipes") or stored_recipes(markdown)
-    settings = stored.get("settings", {"threads": args.threads, "batch_size": args.batch_size, "beam": args.beam})
+    settings = stored.get("settings") or command_settings(stored["command"].splitlines()[0])
     return recipes, settings
+
+
+def command_settings(command: str) -> dict:
+    """The decoding settings a stored report's command line ran with (reports older than their "settings")."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--beam", type=int, default=1)
+    known, _ = parser.parse_known_args(shlex.split(command)[2:])
+    return {"threads": known.threads, "batch_size": known.batch_size, "beam": known.beam}
 
 
 def rescore(args, command: str, out: Path) -> tuple[list[dict], dict, dict, str, Path]:
     """Score the hypotheses stored in ``out`` again (decoding speed as measured): render's arguments."""
     stored = json.loads((out / "speech_translation.json").read_text())
     command = stored["command"] + "\n" + command
-    recipes, settings = stored_context(stored, out / "speech_translation.md", args)
+    recipes, settings = stored_context(stored, out / "speech_translation.md")
     table = [score_run(row, Path(args.corpus) / f"{row['split']}.jsonl",
                        out / f"{run_name(row)}.hypotheses.jsonl", out, row["utterances"], command)
              for row in stored["results"]]
