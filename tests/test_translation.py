@@ -3,6 +3,7 @@ training door and inference door, a tiny model that learns, checkpoint round tri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -15,7 +16,8 @@ import torch
 from diffs2st.audio import MelConfig, save_audio
 from diffs2st.checkpoint import load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
-from diffs2st.data.manifest import S2STRecord, write_manifest
+from diffs2st.data.augment import AugmentConfig
+from diffs2st.data.manifest import S2STRecord, read_manifest, write_manifest
 from diffs2st.errors import ConfigError, DataError, TruncationWarning
 from diffs2st.training.harness import train
 from diffs2st.training.tasks import build_run, load_run_config
@@ -430,6 +432,27 @@ data:
     assert collate([dataset[i] for i in range(len(dataset))])["mel"].shape[0] == 6
     with pytest.raises(DataError, match="augment configuration"):
         SourceMels(manifest, MelConfig(), augmented_copies=1)
+
+
+def test_family_weights_repeat_a_voice_family(tmp_path):
+    """family_weights repeats the utterances of the named family in every view (their augmented repeats differ);
+    a family the manifest lacks, or a weight below 1, is a one-line error."""
+    manifest = _write_corpus(tmp_path, n_repeats=1)
+    records = [dataclasses.replace(r, speaker_spec={"family": family, "base_voice": "v"})
+               for r, family in zip(read_manifest(manifest, S2STRecord), ("kokoro", "flite"))]
+    manifest = write_manifest(tmp_path / "families.jsonl", records)
+    noise = AugmentConfig(speed_probability=0, reverb_probability=0, bandlimit_probability=0, codec_probability=0,
+                          noise_probability=1.0, snr_db=(10, 20), pad_probability=0)
+    dataset = SourceMels(manifest, MelConfig(), progress=False, augment=noise, augmented_copies=1,
+                         family_weights={"kokoro": 3})
+    assert dataset.order == [0, 0, 0, 1] and len(dataset) == 8
+    assert [dataset[i][1] for i in range(4)] == [TEXTS[0][0]] * 3 + [TEXTS[1][0]]
+    repeats = [dataset[4 + i][0] for i in range(3)]  # the kokoro utterance's three augmented views
+    assert not torch.equal(repeats[0], repeats[1]) and not torch.equal(repeats[1], repeats[2])
+    with pytest.raises(DataError, match="espeak-ng, which the manifest does not hold"):
+        SourceMels(manifest, MelConfig(), progress=False, family_weights={"espeak-ng": 2})
+    with pytest.raises(DataError, match="whole numbers >= 1"):
+        SourceMels(manifest, MelConfig(), progress=False, family_weights={"kokoro": 0})
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from tqdm import tqdm
 from ..audio import MelConfig, load_audio, log_mel, pad_mels
 from ..audio.normalization import mel_statistics
 from ..data.augment import Augmenter, AugmentConfig
-from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+from ..data.manifest import S2STRecord, read_manifest, resolve_audio, speaker_voice
 from ..errors import DataError
 from .tokenizer import CharTokenizer
 
@@ -25,16 +26,21 @@ class SourceMels(Dataset):
     With ``augment`` and ``augmented_copies`` K, the dataset holds K + 1 views of every utterance: index i is
     utterance i mod N, clean for i < N, else augmented with a seed fixed by (``augment_seed``, i). A view is thus
     the same every time it is read (the training harness's step-determinism holds) and different views of one
-    utterance differ. The source waves stay in memory as 16-bit samples for that."""
+    utterance differ. The source waves stay in memory as 16-bit samples for that.
+
+    ``family_weights`` (e.g. {"kokoro": 3}) repeats the utterances of a voice family (corpus v2's
+    ``speaker_spec.family``) that many times in every view, so a family the model hears too little of weighs more;
+    the repeated augmented views differ (their index, hence their seed, differs)."""
 
     def __init__(self, manifest: str | os.PathLike, mel: MelConfig, limit: int | None = None,
                  progress: bool = True, augment: AugmentConfig | None = None, augmented_copies: int = 0,
-                 augment_seed: int = 0) -> None:
+                 augment_seed: int = 0, family_weights: Mapping[str, int] | None = None) -> None:
         if augmented_copies < 0 or (augmented_copies and augment is None):
             raise DataError("augmented_copies must be >= 0 and needs an augment configuration")
         self.records = read_manifest(manifest, S2STRecord)[:limit]
         if not self.records:
             raise DataError(f"{manifest} holds no records")
+        self.order = weighted_order(self.records, family_weights or {})
         self.mel, self.copies, self.augment_seed = mel, augmented_copies, augment_seed
         self.augmenter = Augmenter(augment, mel.sample_rate) if augmented_copies else None
         self.mels, self.waves = [], []
@@ -45,12 +51,12 @@ class SourceMels(Dataset):
                 self.waves.append(np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype(np.int16))
 
     def __len__(self) -> int:
-        return len(self.records) * (1 + self.copies)
+        return len(self.order) * (1 + self.copies)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str, str]:
-        utterance = index % len(self.records)
+        utterance = self.order[index % len(self.order)]
         record = self.records[utterance]
-        if index < len(self.records):
+        if index < len(self.order):
             return self.mels[utterance], record.src_text, record.tgt_text
         seed = zlib.crc32(f"{self.augment_seed}:{index}".encode())
         wave, _ = self.augmenter(self.waves[utterance].astype(np.float32) / 32767.0, seed)
@@ -59,6 +65,18 @@ class SourceMels(Dataset):
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std over every frame of every utterance (utterances differ in length: one long one)."""
         return mel_statistics(torch.cat(self.mels, dim=1)[None])
+
+
+def weighted_order(records: list[S2STRecord], family_weights: Mapping[str, int]) -> list[int]:
+    """Record indices, each repeated by its voice family's weight (1 when the family is not named)."""
+    families = {speaker_voice(r.speaker_spec)[0] for r in records}
+    unknown = sorted(set(family_weights) - families)
+    if unknown:
+        raise DataError(f"family_weights names {', '.join(unknown)}, which the manifest does not hold "
+                        f"(its families: {', '.join(sorted(str(f) for f in families))})")
+    if any(not isinstance(w, int) or w < 1 for w in family_weights.values()):
+        raise DataError(f"family_weights must be whole numbers >= 1, got {dict(family_weights)}")
+    return [i for i, r in enumerate(records) for _ in range(family_weights.get(speaker_voice(r.speaker_spec)[0], 1))]
 
 
 class TranslationCollate:

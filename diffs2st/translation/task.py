@@ -24,6 +24,7 @@ class TranslationDataConfig:
     augment: Optional[AugmentConfig] = None  # waveform augmentation of the source (data.augment)
     augmented_copies: int = 0  # augmented views of every utterance besides the clean one (translation.data)
     augment_seed: int = 0
+    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (translation.data)
 
 
 @TASKS.register("speech-translation")
@@ -35,7 +36,7 @@ class SpeechTranslationTask:
         """Load the source log-mels, fill in what the config leaves empty (symbol tables from the training
         texts, per-bin statistics), build the model (seeded by the run config) and the collate function."""
         dataset = SourceMels(data.train_manifest, model.mel, data.limit, data.progress, data.augment,
-                             data.augmented_copies, data.augment_seed)
+                             data.augmented_copies, data.augment_seed, data.family_weights)
         updates = {}
         if not model.src_symbols:
             updates["src_symbols"] = build_symbols(r.src_text for r in dataset.records)
