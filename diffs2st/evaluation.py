@@ -445,7 +445,7 @@ def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progre
     return spec.summarize(rows), rows
 
 
-def _file_digest(path: str | os.PathLike | None) -> str | None:
+def file_digest(path: str | os.PathLike | None) -> str | None:
     """SHA-256 of a file's bytes; None when there is no such file."""
     if path is None or not Path(path).is_file():
         return None
@@ -469,7 +469,7 @@ def judge_code_fingerprint(score: Callable) -> str:
 
 def _record_files(item: Item, record: Any) -> dict[str, str | None]:
     """Content digests of the audio files a record names (fields ending in ``audio``), by field name."""
-    return {name: _file_digest(resolve_audio(item.manifest, value)) for name, value in to_dict(record).items()
+    return {name: file_digest(resolve_audio(item.manifest, value)) for name, value in to_dict(record).items()
             if name.endswith("audio") and isinstance(value, str)}
 
 
@@ -478,7 +478,7 @@ def row_key(kind: str, item: Item, specs: JudgeSpecs, mel: MelConfig, code: str)
     judges' code (`judge_code_fingerprint`), the record and its partner records with the content of every audio
     file they name, the output's content (audio kinds) or the hypothesis (text kinds). Any change -> another key."""
     material = {"kind": kind, "judges": specs, "mel": to_dict(mel), "code": code, "hypothesis": item.hypothesis,
-                "output": _file_digest(item.output), "output_named": item.output is not None}
+                "output": file_digest(item.output), "output_named": item.output is not None}
     for role in ("record", "same_speaker", "other_speaker"):
         record = getattr(item, role)
         material[role] = None if record is None else {"fields": to_dict(record),
