@@ -57,15 +57,6 @@ def hard_voices(rows: list[dict], summary: dict, examples: int = 3) -> dict[str,
     return found
 
 
-def without_self_pairs(items: list[Item], rows: list[dict]) -> list[dict]:
-    """``rows`` where a reference with no other utterance of its speaker in the split was compared with itself
-    (`diffs2st.evaluation.plan_items` pairs it with itself: SIM 1, F0 ratio 1) lose those scores: its same-speaker
-    similarity and the ``ref_`` (partner's) F0 keys. Corpus v2's test-seen-speakers has such speakers."""
-    return [row if item.same_speaker is not None else
-            {key: value for key, value in row.items() if key != "sim_to_target" and not key.startswith("ref_")}
-            for item, row in zip(items, rows)]
-
-
 def family_lines(split: str, result: dict) -> list[str]:
     """Markdown: the ceiling of one split per voice family (none when the split has one family)."""
     families = result.get("by_family", {})
@@ -145,7 +136,6 @@ def judge_split(split: str, args, command: str) -> dict:
     else:
         _, rows = evaluate("s2st", items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr,
                            cache=Path(args.work) / corpus.name / f"ceiling-{split}.rows.jsonl")
-    rows = without_self_pairs(items, rows)
     summary = KINDS.get("s2st").summarize(rows)
     alone = sum(item.same_speaker is None for item in items)
     write_report(args.out, f"ceiling-{split}", f"{corpus.name} {split}: reference audio (ceiling)", summary, rows,

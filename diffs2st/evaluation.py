@@ -119,13 +119,17 @@ def by_voice(rows: list[dict], metrics: tuple[str, ...] = ("bleu", "wer")) -> di
 def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
     record = item.record
     output = _output_audio(item, mel)
-    target_partner = item.same_speaker if item.same_speaker is not None else record
+    # the voice the output should have: the record's reference target, or, when the output IS that reference (the
+    # ceiling), another utterance of the same speaker; a speaker alone in the split has no such pair
+    is_reference = Path(item.output) == resolve_audio(item.manifest, record.tgt_audio)
+    target_partner = item.same_speaker if item.same_speaker is not None else None if is_reference else record
     row = {"id": record.id, "speaker": record.speaker, "voice": voice_label(record),
            "seconds": output.size / mel.sample_rate}
     row.update(judges["asr"](output, record.tgt_text))
-    reference_target = _audio(item, target_partner.tgt_audio, mel)
+    reference_target = None if target_partner is None else _audio(item, target_partner.tgt_audio, mel)
     row["sim_to_source"] = judges["speaker"](output, _audio(item, record.src_audio, mel))["similarity"]
-    row["sim_to_target"] = judges["speaker"](output, reference_target)["similarity"]
+    if reference_target is not None:
+        row["sim_to_target"] = judges["speaker"](output, reference_target)["similarity"]
     if "pitch" in judges:  # the output's F0 and the reference target's
         row.update(judges["pitch"](output, reference_target))
     if item.other_speaker is not None:

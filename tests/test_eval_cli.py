@@ -47,6 +47,9 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
     assert ceiling["summary"]["asr_loop_rate"] == 0.0  # the references say no word twice in a row
     assert "asr_bleu_pocketsphinx" in (tmp_path / "ceiling.md").read_text()
     assert {"sim_to_source", "sim_to_target", "sim_wrong_speaker", "dnsmos_ovrl"} <= set(ceiling["summary"])
+    alone = [row for row in ceiling["per_utterance"] if row["voice"] == "slt"]  # slt says one sentence only:
+    assert len(alone) == 1 and "sim_to_target" not in alone[0] and "ref_f0_median" not in alone[0]  # no self-pair
+    assert ceiling["summary"]["f0_utterances"] == 2 and 0.8 < ceiling["summary"]["f0_median_ratio"] < 1.25
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     for index in range(3):  # a "system" that speaks every answer with the female voice

@@ -16,7 +16,7 @@ def f0_statistics(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
     import librosa
 
     wave = np.asarray(wave, dtype=np.float32)
-    frame = 1024 if sample_rate <= 16000 else 2048  # >= two periods of F0_MIN_HZ
+    frame = 2 ** math.ceil(math.log2(2 * sample_rate / F0_MIN_HZ))  # >= two periods of the lowest F0
     if wave.size < frame:
         return {"f0_median": math.nan, "f0_range": math.nan, "voiced_fraction": 0.0}
     f0, voiced, _ = librosa.pyin(wave, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=sample_rate, frame_length=frame,
