@@ -46,7 +46,7 @@ from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.config import to_dict
 from diffs2st.evaluation import (F0_TOLERANCE, RowCache, asr_summary, evaluate, file_digest, plan_items,
-                                 read_judges_v2_report, rejudge_asr, voice_family)
+                                 read_judges_v2_report, rejudge_asr, rows_by_family)
 from diffs2st.judges import peak_rss_mib
 from diffs2st.plotting import save_figure, subplots
 from diffs2st.reports import mean_and_standard_error, report_heading, write_json, write_markdown
@@ -149,9 +149,8 @@ def judge(manifest: Path, out_dir: Path, limit: int | None, jobs: int, stored: P
 
 def family_bleu(rows: list[dict]) -> dict[str, dict]:
     """ASR-BLEU and utterance count of ``rows`` per voice family (of their ``voice`` labels)."""
-    families = sorted({voice_family(row["voice"]) for row in rows if "voice" in row})
-    return {family: {**asr_summary(mine, ("bleu",)), "utterances": len(mine)} for family in families
-            for mine in [[row for row in rows if voice_family(row.get("voice", "")) == family]]}
+    return {family: {**asr_summary(mine, ("bleu",)), "utterances": len(mine)}
+            for family, mine in rows_by_family(rows).items()}
 
 
 def asr_bleu_ceiling(manifest: Path, limit: int | None, jobs: int, whole_split: dict,

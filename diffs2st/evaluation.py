@@ -89,9 +89,20 @@ def voice_label(record: Any) -> str:
     return base_voice or record.speaker
 
 
-def voice_family(voice: str) -> str:
-    """The family part of a `voice_label` (``kokoro`` of ``kokoro:af_bella``); a v1 flite voice is its own."""
-    return voice.split(":", 1)[0]
+def voice_family(voice: str) -> str | None:
+    """The family part of a `voice_label` (``kokoro`` of ``kokoro:af_bella``); None for labels without one (v1's
+    flite voices, real corpora's speakers)."""
+    return voice.split(":", 1)[0] if ":" in voice else None
+
+
+def rows_by_family(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows grouped by the voice family of their ``voice`` label, when they hold several families (else {})."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        family = voice_family(row.get("voice", ""))
+        if family is not None:
+            groups.setdefault(family, []).append(row)
+    return dict(sorted(groups.items())) if len(groups) > 1 else {}
 
 
 def _asr_columns(rows: list[dict]) -> list[str]:
@@ -173,10 +184,9 @@ def _summarize_s2st(rows: list[dict]) -> dict:
     """Corpus scores, per base voice (ASR only) and, when there are several voice families, per family (all)."""
     summary = _s2st_scores(rows)
     summary["by_voice"] = by_voice(rows)
-    families = sorted({voice_family(r["voice"]) for r in rows if "voice" in r})
-    if len(families) > 1:
-        summary["by_family"] = {family: {**_s2st_scores(mine), "utterances": len(mine)} for family in families
-                                for mine in [[r for r in rows if voice_family(r.get("voice", "")) == family]]}
+    if families := rows_by_family(rows):
+        summary["by_family"] = {family: {**_s2st_scores(mine), "utterances": len(mine)}
+                                for family, mine in families.items()}
     return summary
 
 
@@ -264,10 +274,9 @@ def _st_text_scores(rows: list[dict]) -> dict:
 def _summarize_st(rows: list[dict]) -> dict:
     """Corpus text scores of both sides, and the same per voice family (``by_family``) when there are several."""
     summary = _st_text_scores(rows)
-    families = sorted({voice_family(r["voice"]) for r in rows if "voice" in r})
-    if len(families) > 1:
-        summary["by_family"] = {family: {**_st_text_scores(mine), "utterances": len(mine)} for family in families
-                                for mine in [[r for r in rows if voice_family(r.get("voice", "")) == family]]}
+    if families := rows_by_family(rows):
+        summary["by_family"] = {family: {**_st_text_scores(mine), "utterances": len(mine)}
+                                for family, mine in families.items()}
     return summary
 
 
