@@ -127,13 +127,33 @@ def by_voice(rows: list[dict], metrics: tuple[str, ...] = ("bleu", "wer")) -> di
             for voice in voices for mine in [[r for r in rows if r.get("voice") == voice]]}
 
 
+def reference_partner(item: Item) -> Any | None:
+    """The record whose reference target an S2ST output's voice is compared with: the record's own, or, when the
+    output IS that reference (the ceiling), another utterance of the same speaker; None for a reference whose
+    speaker says nothing else in the split (it is not compared with itself)."""
+    if item.same_speaker is not None:
+        return item.same_speaker
+    is_reference = Path(item.output) == resolve_audio(item.manifest, item.record.tgt_audio)
+    return None if is_reference else item.record
+
+
+def encoder_similarity(items: list[Item], encoder) -> dict[str, float]:
+    """Our speaker encoder's (`diffs2st.speaker.SpeakerEncoder`) mean cosine similarity of each S2ST output with
+    its reference target (the `reference_partner` pairs), and how many pairs that is; {} without any pair. Cheap
+    (a small encoder, no judge process), so it runs beside the judged rows rather than in them: a benchmark can
+    ask it of whichever encoder the system under test reads."""
+    pairs = [(item, partner) for item in items if (partner := reference_partner(item)) is not None]
+    if not pairs:
+        return {}
+    outputs = encoder.embed_waves([_output_audio(item, encoder.mel) for item, _ in pairs])
+    targets = encoder.embed_waves([_audio(item, partner.tgt_audio, encoder.mel) for item, partner in pairs])
+    return {"sim_to_target_encoder": float((outputs * targets).sum(-1).mean()), "encoder_pairs": len(pairs)}
+
+
 def _score_s2st(item: Item, judges: dict, mel: MelConfig) -> dict:
     record = item.record
     output = _output_audio(item, mel)
-    # the voice the output should have: the record's reference target, or, when the output IS that reference (the
-    # ceiling), another utterance of the same speaker; a speaker alone in the split has no such pair
-    is_reference = Path(item.output) == resolve_audio(item.manifest, record.tgt_audio)
-    target_partner = item.same_speaker if item.same_speaker is not None else None if is_reference else record
+    target_partner = reference_partner(item)
     row = {"id": record.id, "speaker": record.speaker, "voice": voice_label(record),
            "seconds": output.size / mel.sample_rate}
     row.update(judges["asr"](output, record.tgt_text))

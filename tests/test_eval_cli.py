@@ -200,3 +200,23 @@ def test_f0_summary_compares_outputs_with_their_references():
     assert summary["f0_within_tolerance"] == pytest.approx(2 / 3)  # 10 % off counts as within, 30 % does not
     assert summary["f0_range"] == 4.0 and summary["ref_f0_range"] == 6.0
     assert f0_summary([{"f0_median": float("nan"), "ref_f0_median": 1.0}]) == {}
+
+
+def test_encoder_similarity_pairs_like_the_judges(s2st_corpus, tmp_path):
+    """Our encoder's similarity uses the judged pairs: the ceiling leaves the lone speaker out (no self-pair), a
+    system is compared with each record's own reference (an output equal to it scores 1)."""
+    from diffs2st.evaluation import encoder_similarity, plan_items
+    from diffs2st.speaker import SpeakerEncoder, SpeakerEncoderConfig
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    encoder = SpeakerEncoder(SpeakerEncoderConfig(channels=8, dilations=(2,), attention_dim=4, embedding_dim=6,
+                                                  speakers=("a", "b"))).eval()
+    ceiling = encoder_similarity(plan_items("s2st", s2st_corpus, None, reference=True), encoder)
+    assert ceiling["encoder_pairs"] == 2 and -1.0 <= ceiling["sim_to_target_encoder"] <= 1.0
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    for index in range(3):  # a "system" that returns the reference itself
+        shutil.copy(s2st_corpus.parent / f"tgt{index}.wav", outputs / f"utt{index}.wav")
+    system = encoder_similarity(plan_items("s2st", s2st_corpus, outputs), encoder)
+    assert system["encoder_pairs"] == 3 and system["sim_to_target_encoder"] == pytest.approx(1.0, abs=1e-5)
