@@ -4,8 +4,8 @@ determinism from the seed, and seeded augmentation."""
 from __future__ import annotations
 
 import dataclasses
-
 import hashlib
+import json
 import random
 
 import numpy as np
@@ -138,7 +138,7 @@ def tiny_v2(tmp_path_factory):
 @pytest.mark.slow
 def test_v2_splits_are_disjoint_and_held_out_voices_stay_out_of_train(tiny_v2):
     splits = {s: read_manifest(tiny_v2 / "a" / f"{s}.jsonl", S2STRecord) for s in synth_cvss_v2.SPLITS}
-    assert [len(splits[s]) for s in synth_cvss_v2.SPLITS] == [8, 2, 3, 3, 3, 3]
+    assert [len(splits[s]) for s in synth_cvss_v2.SPLITS] == [8, 2, 3, 3, 3, 3, 2]
     train_text = {r.src_text for r in splits["train"]} | {r.tgt_text for r in splits["train"]}
     assert not any(r.src_text in train_text or r.tgt_text in train_text for s in synth_cvss_v2.SPLITS[1:]
                    for r in splits[s])
@@ -155,6 +155,11 @@ def test_v2_splits_are_disjoint_and_held_out_voices_stay_out_of_train(tiny_v2):
     b = resolve_audio(tiny_v2 / "a" / "test-unseen-speakers.jsonl", clean[0].src_audio)
     assert a.read_bytes() != b.read_bytes()
     assert len((tiny_v2 / "a" / "test-noisy.conditions.jsonl").read_text().splitlines()) == 3
+    dev_noisy, dev = splits["dev-noisy"], splits["dev"]  # the dev pairs, degraded with seeds of their own
+    assert [(r.src_text, r.tgt_audio) for r in dev_noisy] == [(r.src_text, r.tgt_audio) for r in dev]
+    seeds = {split: {json.loads(line)["seed"] for line in (tiny_v2 / "a" / f"{split}.conditions.jsonl").open()}
+             for split in ("test-noisy", "dev-noisy")}
+    assert len(seeds["dev-noisy"]) == 2 and seeds["dev-noisy"].isdisjoint(seeds["test-noisy"])
 
 
 @pytest.mark.slow

@@ -5,7 +5,9 @@ Splits (DESIGN §4): train / dev / test-seen-speakers (training speakers) / test
 trained base voices and new Kokoro blends, F0 bands no training speaker uses) / test-unseen-voices (speakers made
 only of held-out base voices: an espeak-ng variant and a Kokoro anchor that never occur in train, alone or in a
 blend) / test-noisy (the test-unseen-speakers pairs with their French reverberated and mixed with noise by
-`augment.NOISY_TEST`; the clean English targets are shared). No dev or test sentence occurs in train.
+`augment.NOISY_TEST`; the clean English targets are shared) and dev-noisy (the dev pairs, so, made the same way with
+other seeds, so settings for noisy input are chosen without touching a test split). No dev or test sentence occurs
+in train.
 
 Every split shares its utterances among the families by ``mix`` (test-unseen-voices equally among the families that
 hold voices out, so each is measured on enough utterances). Kokoro joins its model once into ``OUT/.cache/kokoro``.
@@ -28,8 +30,11 @@ from ..text import generate_pairs
 from ..voices import FAMILIES, VoiceSpec, heldout_anchors, sample_voices, speak, split_counts
 from .runner import check_counts, check_out_dir, duration, finish_audio, run_jobs, write_corpus_info
 
-SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy")
-SYNTHESIZED = SPLITS[:-1]
+SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy",
+          "dev-noisy")
+SYNTHESIZED = SPLITS[:-2]
+NOISY = {"test-noisy": "test-unseen-speakers", "dev-noisy": "dev"}  # noisy split -> the clean split it degrades
+NOISY_SEED_OFFSET = {"test-noisy": 0, "dev-noisy": 50021}  # apart while test < 50 021 records
 DEFAULT_MIX = {"espeak-ng": 0.45, "flite": 0.40, "kokoro": 0.15}
 DEFAULTS = {"train": 10000, "dev": 500, "test": 500, "speakers": 240, "unseen_speakers": 30, "unseen_voices": 12}
 CACHE = Path(".cache") / "kokoro"
@@ -122,9 +127,9 @@ def plan(out_dir: Path, train: int, dev: int, test: int, speakers: int, unseen_s
             jobs.append(PairJob(uid, split, pair.fr, pair.en, voices[rng.randrange(len(voices))],
                                 folder / f"{uid}.fr.wav", folder / f"{uid}.en.wav", cache_dir))
         start += sizes[split]
-    noisy = [NoisyJob(f"test-noisy-{index:05d}", job, seed * 100003 + index,
-                      out_dir / "test-noisy" / f"test-noisy-{index:05d}.fr.wav")
-             for index, job in enumerate(j for j in jobs if j.split == "test-unseen-speakers")]
+    noisy = [NoisyJob(f"{split}-{index:05d}", job, seed * 100003 + NOISY_SEED_OFFSET[split] + index,
+                      out_dir / split / f"{split}-{index:05d}.fr.wav")
+             for split, clean in NOISY.items() for index, job in enumerate(j for j in jobs if j.split == clean)]
     return jobs, noisy
 
 
@@ -172,20 +177,22 @@ def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["de
     check_plan(work)
     started = time.perf_counter()
     ran = run_jobs(render_pair, work, jobs, "synth-cvss v2", lambda j: (j.src_path, j.tgt_path))
-    ran += run_jobs(render_noisy, noisy, jobs, "synth-cvss v2 test-noisy", lambda j: (j.src_path,))
+    ran += run_jobs(render_noisy, noisy, jobs, "synth-cvss v2 noisy splits", lambda j: (j.src_path,))
     manifests = {}
     for split in SYNTHESIZED:
         records = [_record(j, out_dir) for j in work if j.split == split]
         manifests[split] = write_manifest(out_dir / f"{split}.jsonl", records)
-    manifests["test-noisy"] = write_manifest(out_dir / "test-noisy.jsonl",
-                                             [_record(n.clean, out_dir, n.src_path, n.id) for n in noisy])
     augmenter = Augmenter(NOISY_TEST, MelConfig().sample_rate)
-    conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": augmenter.draw(n.seed)})
-                  for n in noisy]
-    atomic_write_bytes(out_dir / "test-noisy.conditions.jsonl", ("\n".join(conditions) + "\n").encode()
-                       if conditions else b"")
+    for split in NOISY:
+        mine = [n for n in noisy if n.id.startswith(f"{split}-")]
+        manifests[split] = write_manifest(out_dir / f"{split}.jsonl",
+                                          [_record(n.clean, out_dir, n.src_path, n.id) for n in mine])
+        conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": augmenter.draw(n.seed)})
+                      for n in mine]
+        atomic_write_bytes(out_dir / f"{split}.conditions.jsonl", ("\n".join(conditions) + "\n").encode()
+                           if conditions else b"")
     counts = {split: sum(1 for j in work if j.split == split) for split in SYNTHESIZED}
-    counts["test-noisy"] = len(noisy)
+    counts.update({split: sum(1 for n in noisy if n.id.startswith(f"{split}-")) for split in NOISY})
     families = {split: {name: sum(1 for j in work if j.split == split and j.speaker.family == name)
                         for name in shares} for split in SYNTHESIZED}
     write_corpus_info(out_dir, "synth-cvss", {
