@@ -184,7 +184,8 @@ def test_v2_plan_at_default_size_meets_the_corpus_goals(tmp_path):
     for split in ("test-seen-speakers", "test-unseen-speakers"):
         assert {j.speaker.family for j in jobs if j.split == split} == set(FAMILIES)
     assert {j.speaker.family for j in jobs if j.split == "test-unseen-voices"} == {"espeak-ng", "kokoro"}
-    assert len(noisy) == d["test"]
+    assert len(noisy) == d["test"] + d["dev"]  # test-noisy and dev-noisy
+    assert sum(n.id.startswith("dev-noisy-") for n in noisy) == d["dev"]
 
 
 def test_v2_cli_errors_and_v1_options(tmp_path, capsys):
