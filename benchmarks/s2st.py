@@ -492,7 +492,8 @@ def family_lines(table: list[dict], ceilings: dict) -> list[str]:
         ceiling = ceilings[split].get("by_family", {})
         lines += ["", f"### {split}", "",
                   "| system | family | utterances | ASR-BLEU | family ceiling | of ceiling | loops | SIM target | "
-                  f"F0 median / reference's | F0 within {F0_TOLERANCE * 100:g} % | DNSMOS |", "|" + " --- |" * 11]
+                  "F0 median, Hz: output / reference (ratio) | F0 range, semitones: output / reference | "
+                  f"F0 within {F0_TOLERANCE * 100:g} % | DNSMOS |", "|" + " --- |" * 12]
         for r in (r for r in table if r["split"] == split):
             for family, scores in r.get("by_family", {}).items():
                 top = ceiling.get(family, {}).get("asr_bleu")
@@ -500,7 +501,9 @@ def family_lines(table: list[dict], ceilings: dict) -> list[str]:
                 lines.append(f"| {r['system']} | {family} | {scores['utterances']} | {cell(scores, 'asr_bleu', '.1f')}"
                              f" | {cell({'top': top}, 'top', '.1f')} | {cell({'share': share}, 'share', '.1%')} | "
                              f"{cell(scores, 'asr_loop_rate', '.1%')} | {cell(scores, 'sim_to_target', '.3f')} | "
-                             f"{cell(scores, 'f0_median_ratio', '.3f')} | {cell(scores, 'f0_within_tolerance', '.1%')}"
+                             f"{cell(scores, 'f0_median', '.0f')} / {cell(scores, 'ref_f0_median', '.0f')} "
+                             f"({cell(scores, 'f0_median_ratio', '.3f')}) | {cell(scores, 'f0_range', '.1f')} / "
+                             f"{cell(scores, 'ref_f0_range', '.1f')} | {cell(scores, 'f0_within_tolerance', '.1%')}"
                              f" | {cell(scores, 'dnsmos_ovrl', '.2f')} |")
     return ["", "## Per voice family", "", "Family ceiling: the reference audio of the same records of that family "
             "under the same judge."] + lines if lines else []
