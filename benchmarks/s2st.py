@@ -438,12 +438,17 @@ def goal_lines(table: list[dict], ceilings: dict, threads: int, speed: dict | No
                     + f" -> {verdict(all(r['sim_encoder_fraction'] >= SIM_GOAL for r in ours.values()))}"
                     if ours else "not measured"))
     ratios = {(split, family): ratio for split, r in direct.items() for family, ratio in f0_ratios(r).items()}
+    unvoiced = {(split, family): scores["f0_unvoiced"] for split, r in direct.items()
+                for family, scores in (r.get("by_family") or {"all": r}).items() if scores.get("f0_unvoiced")}
     off = {key: ratio for key, ratio in ratios.items() if abs(ratio - 1) > F0_TOLERANCE + 1e-9}
     lines.append(f"output F0 median within {F0_TOLERANCE * 100:g} % of the reference target's on every family: " + (
         "not measured" if not ratios else
         f"ratios {min(ratios.values()):.3f} to {max(ratios.values()):.3f} over {len(ratios)} split x family"
         + (", off: " + ", ".join(f"{split} {family} {ratio:.3f}" for (split, family), ratio in off.items())
-           if off else "") + f" -> {verdict(not off)}"))
+           if off else "") + f" -> {verdict(not off)}"
+        + (f" (medians of the outputs pYIN hears a pitch in; outputs without one: up to {max(unvoiced.values()):.0%}"
+           f" of a family's, {max(unvoiced, key=unvoiced.get)[1]} on {max(unvoiced, key=unvoiced.get)[0]})"
+           if unvoiced else "")))
     loops = {split: r["asr_loop_rate"] for split, r in direct.items() if "asr_loop_rate" in r}
     lines.append(f"word loops heard in < {LOOP_GOAL * 100:g} % of the outputs: " + (
         "not measured" if not loops else ", ".join(f"{split} {rate:.1%}" for split, rate in loops.items())
@@ -493,7 +498,7 @@ def family_lines(table: list[dict], ceilings: dict) -> list[str]:
         lines += ["", f"### {split}", "",
                   "| system | family | utterances | ASR-BLEU | family ceiling | of ceiling | loops | SIM target | "
                   "F0 median, Hz: output / reference (ratio) | F0 range, semitones: output / reference | "
-                  f"F0 within {F0_TOLERANCE * 100:g} % | DNSMOS |", "|" + " --- |" * 12]
+                  f"F0 within {F0_TOLERANCE * 100:g} % | no pitch heard | DNSMOS |", "|" + " --- |" * 13]
         for r in (r for r in table if r["split"] == split):
             for family, scores in r.get("by_family", {}).items():
                 top = ceiling.get(family, {}).get("asr_bleu")
@@ -504,7 +509,7 @@ def family_lines(table: list[dict], ceilings: dict) -> list[str]:
                              f"{cell(scores, 'f0_median', '.0f')} / {cell(scores, 'ref_f0_median', '.0f')} "
                              f"({cell(scores, 'f0_median_ratio', '.3f')}) | {cell(scores, 'f0_range', '.1f')} / "
                              f"{cell(scores, 'ref_f0_range', '.1f')} | {cell(scores, 'f0_within_tolerance', '.1%')}"
-                             f" | {cell(scores, 'dnsmos_ovrl', '.2f')} |")
+                             f" | {cell(scores, 'f0_unvoiced', '.1%')} | {cell(scores, 'dnsmos_ovrl', '.2f')} |")
     return ["", "## Per voice family", "", "Family ceiling: the reference audio of the same records of that family "
             "under the same judge."] + lines if lines else []
 

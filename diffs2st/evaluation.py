@@ -175,20 +175,31 @@ SIMILARITY_KEYS = ("sim_to_source", "sim_to_target", "sim_wrong_speaker")
 F0_TOLERANCE = 0.10  # DESIGN: the output's F0 median within 10 % of the reference target's
 
 
+def _finite(row: dict, key: str) -> bool:
+    return math.isfinite(row.get(key, math.nan))
+
+
 def f0_summary(rows: list[dict]) -> dict[str, float]:
-    """The outputs' F0 against their reference targets': medians over utterances of the per-utterance F0 median
-    (Hz) and range (semitones), their ratio, and the share of utterances whose F0 median is within F0_TOLERANCE of
-    its reference's. Utterances without voiced frames on either side are left out."""
-    pairs = [r for r in rows if all(math.isfinite(r.get(key, math.nan)) for key in ("f0_median", "ref_f0_median"))]
-    if not pairs:
+    """The outputs' F0 against their reference targets', over the utterances whose reference is voiced:
+    ``f0_unvoiced`` is the share of those whose output has no voiced frames (pYIN hears no pitch: a breathy or
+    noise-like output), ``f0_within_tolerance`` the share whose output F0 median is within F0_TOLERANCE of its
+    reference's (an unvoiced output is a miss), and over the pairs voiced on both sides the medians of the
+    per-utterance F0 median (Hz) and range (semitones) and the ratio of the medians."""
+    judged = [r for r in rows if _finite(r, "ref_f0_median")]
+    pairs = [r for r in judged if _finite(r, "f0_median")]
+    if not judged:
         return {}
-    output, reference = (np.array([r[key] for r in pairs]) for key in ("f0_median", "ref_f0_median"))
-    ranges = [np.median([r[key] for r in pairs if math.isfinite(r.get(key, math.nan))] or [math.nan])
-              for key in ("f0_range", "ref_f0_range")]
-    return {"f0_median": float(np.median(output)), "ref_f0_median": float(np.median(reference)),
-            "f0_median_ratio": float(np.median(output) / np.median(reference)),
-            "f0_within_tolerance": float(np.mean(np.abs(output / reference - 1) <= F0_TOLERANCE + 1e-9)),
-            "f0_range": float(ranges[0]), "ref_f0_range": float(ranges[1]), "f0_utterances": len(pairs)}
+    summary = {"f0_utterances": len(judged), "f0_unvoiced": 1 - len(pairs) / len(judged),
+               "f0_within_tolerance": sum(abs(r["f0_median"] / r["ref_f0_median"] - 1) <= F0_TOLERANCE + 1e-9
+                                          for r in pairs) / len(judged)}
+    if pairs:
+        output, reference = (np.array([r[key] for r in pairs]) for key in ("f0_median", "ref_f0_median"))
+        ranges = [np.median([r[key] for r in pairs if _finite(r, key)] or [math.nan])
+                  for key in ("f0_range", "ref_f0_range")]
+        summary.update({"f0_median": float(np.median(output)), "ref_f0_median": float(np.median(reference)),
+                        "f0_median_ratio": float(np.median(output) / np.median(reference)),
+                        "f0_range": float(ranges[0]), "ref_f0_range": float(ranges[1])})
+    return summary
 
 
 def _s2st_scores(rows: list[dict]) -> dict:

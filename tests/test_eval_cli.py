@@ -193,13 +193,16 @@ def test_f0_summary_compares_outputs_with_their_references():
     rows = [{"f0_median": 110.0, "ref_f0_median": 100.0, "f0_range": 4.0, "ref_f0_range": 5.0},
             {"f0_median": 200.0, "ref_f0_median": 200.0, "f0_range": 6.0, "ref_f0_range": 6.0},
             {"f0_median": 260.0, "ref_f0_median": 200.0, "f0_range": 2.0, "ref_f0_range": 7.0},
-            {"f0_median": float("nan"), "ref_f0_median": 150.0}]  # no voiced frames: left out
+            {"f0_median": float("nan"), "ref_f0_median": 150.0},  # an output without pitch: a miss
+            {"f0_median": 120.0, "ref_f0_median": float("nan")}]  # no reference pitch: not judged
     summary = f0_summary(rows)
-    assert summary["f0_utterances"] == 3
+    assert summary["f0_utterances"] == 4 and summary["f0_unvoiced"] == 0.25
     assert summary["f0_median"] == 200.0 and summary["ref_f0_median"] == 200.0 and summary["f0_median_ratio"] == 1.0
-    assert summary["f0_within_tolerance"] == pytest.approx(2 / 3)  # 10 % off counts as within, 30 % does not
+    assert summary["f0_within_tolerance"] == pytest.approx(2 / 4)  # 10 % off is within, 30 % and unvoiced are not
     assert summary["f0_range"] == 4.0 and summary["ref_f0_range"] == 6.0
-    assert f0_summary([{"f0_median": float("nan"), "ref_f0_median": 1.0}]) == {}
+    assert f0_summary([{"f0_median": float("nan"), "ref_f0_median": 1.0}]) == {
+        "f0_utterances": 1, "f0_unvoiced": 1.0, "f0_within_tolerance": 0.0}
+    assert f0_summary([{"f0_median": 1.0, "ref_f0_median": float("nan")}]) == {}
 
 
 def test_encoder_similarity_pairs_like_the_judges(s2st_corpus, tmp_path):
