@@ -518,7 +518,8 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
              goals: list[str], command: str, threads: int, components: dict | None = None,
              note: str | None = None, corpus: str = "synth-cvss") -> str:
     lines = [*report_heading(f"Direct S2ST vs cascade on {corpus} (fr → en)", command),
-             *([note, ""] if note else []), "ASR-BLEU: Moonshine base-en transcript of the output vs the reference English text "
+             *([note, ""] if note else []),
+             "ASR-BLEU: Moonshine base-en transcript of the output vs the reference English text "
              "(Whisper's English normaliser on both); ceiling: the "
              "reference English audio of the same records under the same judge (the whole split's in brackets). "
              "ASR-BLEU ps: the same with pocketsphinx, the judge before judges v2. src WER: the French transcript "
