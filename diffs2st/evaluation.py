@@ -26,6 +26,7 @@ from tqdm import tqdm
 from .audio import MelConfig, load_audio
 from .config import to_dict
 from .data.manifest import EnhancementRecord, S2STRecord, SpeechRecord, read_manifest, resolve_audio, speaker_voice
+from .digests import file_sha256
 from .errors import DataError
 from .judges import ASR_CHOICES, DEFAULT_ASR, build_judge, text_scores, utterance_wer
 from .registry import Registry
@@ -491,13 +492,7 @@ def evaluate(kind: str, items: list[Item], mel: MelConfig, jobs: int = 2, progre
 
 def file_digest(path: str | os.PathLike | None) -> str | None:
     """SHA-256 of a file's bytes; None when there is no such file."""
-    if path is None or not Path(path).is_file():
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return None if path is None or not Path(path).is_file() else file_sha256(path)
 
 
 def judge_code_fingerprint(score: Callable) -> str:
