@@ -158,8 +158,10 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
 
     The checkpoint holds what a run exports — the model itself, or a part of a training wrapper (a vocoder inside
     its GAN) — so the target is ``model`` when the classes match, else its only sub-module of the checkpoint's
-    class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise); fp16 weights are
-    cast to the model's dtype. The config (and any statistics in it) stays the run's own.
+    class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise), except that parts the
+    model names in ``fine_tune_additions`` (prefixes of tensor names, e.g. a new predictor) may be absent from the
+    checkpoint: they keep their fresh initialisation. fp16 weights are cast to the model's dtype. The config (and
+    any statistics in it) stays the run's own.
     """
     source = load_checkpoint(directory).model
     kind = type(source)
@@ -168,7 +170,11 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
         where = "no" if not targets else f"{len(targets)}"
         raise CheckpointError(f"{directory} holds a {kind.__name__}; the {type(model).__name__} being trained has "
                               f"{where} part of that kind to initialise")
-    _load_fitting(targets[0], source.state_dict(), directory, "the run's config")
+    tensors = source.state_dict()
+    additions = tuple(getattr(targets[0], "fine_tune_additions", ()))
+    fresh = {key: value for key, value in targets[0].state_dict().items()
+             if additions and key.startswith(additions) and key not in tensors}
+    _load_fitting(targets[0], {**tensors, **fresh}, directory, "the run's config")
     return targets[0]
 
 

@@ -4,7 +4,8 @@
   target-decoder states (token i is paired with the state after reading it);
 - the target log-mel (what the synthesizer learns to produce);
 - the speaker embedding of the voice reference (our speaker encoder on the SOURCE clip by default: at inference
-  the French input is the reference for the English output).
+  the French input is the reference for the English output);
+- with ``pitch``, the target's F0 per mel frame (pitch.frame_f0) for a synthesizer that predicts pitch.
 
 With ``augment`` and ``augmented_copies`` K, every utterance also appears in K views whose SOURCE clip was augmented
 (seeded by ``augment_seed``, the view and the utterance: noise, reverberation, band-limiting, ... as the speech
@@ -40,6 +41,7 @@ from ..data.manifest import S2STRecord, read_manifest, resolve_audio
 from ..digests import checkpoint_sha256, file_sha256
 from ..errors import DataError
 from ..pretrained import bundled
+from .pitch import frame_f0
 
 MODES = ("direct", "text")
 
@@ -61,6 +63,7 @@ class SynthesisDataConfig:
     augment: Optional[AugmentConfig] = None  # augmentation of the source clip (states and speaker reference)
     augmented_copies: int = 0  # augmented views of every utterance besides the clean one
     augment_seed: int = 0
+    pitch: bool = False  # also the targets' F0 per mel frame (for model.pitch)
 
 
 def load_frozen_parts(data: SynthesisDataConfig):
@@ -73,7 +76,8 @@ def load_frozen_parts(data: SynthesisDataConfig):
 
 
 class SynthesisExamples(Dataset):
-    """Items: dict(tokens (N,) long, states (N, d) float or absent, mel (n_mels, T) float, speaker (dim,))."""
+    """Items: dict(tokens (N,) long, states (N, d) float or absent, mel (n_mels, T) float, speaker (dim,), f0 (T,)
+    float Hz or absent)."""
 
     def __init__(self, data: SynthesisDataConfig, translator, encoder) -> None:
         if data.mode not in MODES:
@@ -118,6 +122,9 @@ class SynthesisExamples(Dataset):
                     raise DataError(f"record {record.id} has an empty target text")
                 parts["tokens"].append(torch.tensor(tokens, dtype=torch.int32))
             parts["mel"] += [log_mel(w, translator.config.mel).half() for w in targets]
+            if data.pitch:
+                parts.setdefault("f0", []).extend(torch.from_numpy(frame_f0(w, translator.config.mel))
+                                                  for w in targets)
             for view in range(views):
                 sources = clean if view == 0 else [
                     augmenter(wave, zlib.crc32(f"{data.augment_seed}:{view}:{start + i}".encode()))[0]
@@ -134,6 +141,8 @@ class SynthesisExamples(Dataset):
                    "frame_lengths": torch.tensor([m.shape[-1] for m in parts["mel"]])}
         if data.mode == "direct":
             tensors["states"] = torch.cat([s for view in states for s in view])  # view-major
+        if data.pitch:
+            tensors["f0"] = torch.cat(parts["f0"])
         return tensors
 
     def __len__(self) -> int:
@@ -158,8 +167,10 @@ def _split(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
     clean = []
     for i in range(count):
         tokens = slice(int(token_offsets[i]), int(token_offsets[i + 1]))
-        clean.append({"tokens": tensors["tokens"][tokens].long(),
-                      "mel": tensors["mel"][:, int(frame_offsets[i]):int(frame_offsets[i + 1])].float()})
+        frames = slice(int(frame_offsets[i]), int(frame_offsets[i + 1]))
+        clean.append({"tokens": tensors["tokens"][tokens].long(), "mel": tensors["mel"][:, frames].float()})
+        if "f0" in tensors:
+            clean[-1]["f0"] = tensors["f0"][frames].float()
     items = []
     for view in range(views):
         for i, shared in enumerate(clean):
@@ -211,9 +222,13 @@ def collate_synthesis(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.T
              "token_lengths": token_lengths, "frame_lengths": frame_lengths}
     if "states" in items[0]:
         batch["states"] = torch.zeros(len(items), int(token_lengths.max()), items[0]["states"].shape[-1])
+    if "f0" in items[0]:
+        batch["f0"] = torch.zeros(len(items), int(frame_lengths.max()))
     for row, item in enumerate(items):
         batch["tokens"][row, :len(item["tokens"])] = item["tokens"]
         batch["mel"][row, :, :item["mel"].shape[-1]] = item["mel"]
+        if "f0" in batch:
+            batch["f0"][row, :len(item["f0"])] = item["f0"]
         if "states" in batch:
             batch["states"][row, :len(item["tokens"])] = item["states"]
     return batch

@@ -6,7 +6,9 @@
 Training (Grad-TTS / Matcha-TTS recipe): monotonic alignment search between the per-token priors and the target
 frames gives the durations (learned, never read from the corpus synthesizer); losses = prior NLL of the frames under
 the aligned priors + MSE of log durations + the diffusion decoder's loss (conditional flow matching by default) on a
-random window of frames. The speaker vector is dropped with probability ``speaker_dropout`` so classifier-free
+random window of frames. With ``pitch`` (pitch.py) a predictor also learns each frame's log-F0 and voicing from
+the aligned encoder outputs (MSE on voiced frames + BCE), and the decoder's prior input gets the harmonic pattern of
+the target's F0 (teacher forcing; the predicted F0 at sampling time), so low voices keep their harmonics. The speaker vector is dropped with probability ``speaker_dropout`` so classifier-free
 guidance on it ("voice strength") works at sampling time. With ``state_dim = 0`` the same model is a text-to-speech
 synthesizer from target characters alone: the cascade baseline's TTS.
 """
@@ -29,6 +31,7 @@ from ..registry import MODELS
 from ..translation.conformer import sinusoid_table
 from ..translation.tokenizer import PAD, CharTokenizer
 from .alignment import gaussian_log_likelihood, length_regulate, monotonic_alignment
+from .pitch import f0_from_prediction, harmonic_pattern, log_f0_target
 
 
 def _default_decoder() -> UNet1DConfig:
@@ -55,6 +58,7 @@ class SynthesizerConfig:
     process: dict[str, Any] = field(default_factory=lambda: {"name": "flow"})
     speaker_dropout: float = 0.1
     segment_frames: int = 128  # decoder loss on a random window this long (0: whole utterances)
+    pitch: bool = False  # predict F0 and show the decoder its harmonics (needs data.pitch: the targets' F0)
     mel_mean: tuple[float, ...] = ()
     mel_std: tuple[float, ...] = ()
 
@@ -73,6 +77,7 @@ class SynthesisOutput:
     mel: torch.Tensor  # (batch, n_mels, frames) log-mel, zero beyond each length
     lengths: torch.Tensor  # (batch,) frames
     durations: torch.Tensor  # (batch, tokens) frames per token
+    f0: torch.Tensor | None = None  # (batch, frames) the F0 contour in Hz it was drawn with (pitch models)
 
 
 @MODELS.register("acoustic-synthesizer")
@@ -100,6 +105,18 @@ class AcousticSynthesizer(nn.Module):
         self.duration_head = nn.Linear(channels, 1)
         self.decoder = UNet1D(config.decoder)
         self.process = build_process(config.process)
+        if config.pitch:
+            self.pitch_predictor = PitchPredictor(width, channels, config.dropout)
+            # the harmonic pattern enters the decoder's prior input through this map, zero at first, so a model
+            # fine-tuned from one without pitch starts out drawing exactly what it drew before
+            self.pitch_embedding = nn.Conv1d(config.mel.n_mels, config.mel.n_mels, 1)
+            nn.init.zeros_(self.pitch_embedding.weight)
+            nn.init.zeros_(self.pitch_embedding.bias)
+
+    @property
+    def fine_tune_additions(self) -> tuple[str, ...]:
+        """Parts a checkpoint of a model without them may lack when it initialises this one (`initialize_from`)."""
+        return ("pitch_predictor.", "pitch_embedding.") if self.config.pitch else ()
 
     # --- text side -------------------------------------------------------------------------------------------
     def encode(self, tokens: torch.Tensor, token_lengths: torch.Tensor, states: torch.Tensor | None,
@@ -132,7 +149,10 @@ class AcousticSynthesizer(nn.Module):
         y = self.normalizer.normalize(batch["mel"])
         frame_mask = (torch.arange(y.shape[-1], device=y.device)[None] < frame_lengths[:, None]).to(y.dtype)
         y = y * frame_mask[:, None]
-        _, mu, log_durations = self.encode(tokens, token_lengths, batch.get("states"), batch["speaker"])
+        if self.config.pitch and "f0" not in batch:
+            raise ConfigError("this synthesizer predicts pitch (model.pitch): its data needs the targets' F0 "
+                              "(data.pitch: true)")
+        h, mu, log_durations = self.encode(tokens, token_lengths, batch.get("states"), batch["speaker"])
         with torch.no_grad():
             durations = monotonic_alignment(gaussian_log_likelihood(y, mu), token_lengths, frame_lengths)
         mu_frames, _ = length_regulate(mu, durations)
@@ -142,12 +162,30 @@ class AcousticSynthesizer(nn.Module):
         token_mask = (durations > 0).to(y.dtype)
         duration = (((log_durations - torch.log(durations.clamp_min(1).to(y.dtype))) ** 2) * token_mask).sum() \
             / token_mask.sum()
-        y_window, mu_window, mask_window = self._window(y, mu_frames, frame_mask, frame_lengths)
+        losses = {}
+        decoder_prior = mu_frames
+        if self.config.pitch:
+            f0 = batch["f0"][:, :y.shape[-1]] * frame_mask
+            losses["pitch"], losses["voicing"] = self._pitch_losses(h, durations, f0, frame_mask)
+            decoder_prior = mu_frames + self.pitch_embedding(harmonic_pattern(f0, self.mel))
+        y_window, mu_window, mask_window = self._window(y, decoder_prior, frame_mask, frame_lengths)
         cond = {"mu": mu_window, "global": batch["speaker"], "mask": mask_window}
         decoder = diffusion_loss(self.decoder, self.process, y_window, cond, cond_dropout=self.config.speaker_dropout,
                                  drop_keys=("global",), mask=mask_window[:, None])
-        return {"loss": prior + duration + decoder, "prior": prior.detach(), "duration": duration.detach(),
-                "decoder": decoder.detach()}
+        total = prior + duration + decoder + sum(losses.values())
+        return {"loss": total, "prior": prior.detach(), "duration": duration.detach(), "decoder": decoder.detach(),
+                **{name: value.detach() for name, value in losses.items()}}
+
+    def _pitch_losses(self, h, durations, f0, frame_mask):
+        """(MSE of log-F0 on the voiced frames, BCE of voicing on every real frame) of the pitch predictor, which
+        reads the aligned encoder outputs (detached: like the durations, pitch does not train the encoder)."""
+        h_frames, _ = length_regulate(h.detach().transpose(1, 2), durations)
+        log_f0, voiced_logit = self.pitch_predictor(h_frames[..., :f0.shape[-1]], frame_mask)
+        voiced = (f0 > 0).to(f0.dtype)
+        pitch = (((log_f0 - log_f0_target(f0)) ** 2) * voiced).sum() / voiced.sum().clamp_min(1.0)
+        voicing = (F.binary_cross_entropy_with_logits(voiced_logit, voiced, reduction="none") * frame_mask).sum() \
+            / frame_mask.sum()
+        return pitch, voicing
 
     def _window(self, y, mu_frames, frame_mask, frame_lengths):
         """A random ``segment_frames`` window of each utterance for the decoder loss (whole batch if 0)."""
@@ -164,21 +202,49 @@ class AcousticSynthesizer(nn.Module):
     def synthesize(self, tokens: torch.Tensor, token_lengths: torch.Tensor, speaker: torch.Tensor,
                    states: torch.Tensor | None = None, steps: int = 4, sampler: str = "ode_euler",
                    voice_guidance: float = 0.0, temperature: float = 1.0, length_scale: float = 1.0,
-                   seed: int = 0, callback: Callable | None = None) -> SynthesisOutput:
+                   seed: int = 0, callback: Callable | None = None, pitch_scale: float = 1.0) -> SynthesisOutput:
         """Log-mels for a batch of token sequences; ``voice_guidance`` is the classifier-free guidance weight on the
-        speaker vector, ``length_scale`` stretches the predicted durations, ``temperature`` scales the noise."""
+        speaker vector, ``length_scale`` stretches the predicted durations, ``temperature`` scales the noise,
+        ``pitch_scale`` multiplies the predicted F0 (pitch models)."""
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
-        _, mu, log_durations = self.encode(tokens, token_lengths, states, speaker)
+        h, mu, log_durations = self.encode(tokens, token_lengths, states, speaker)
         token_mask = torch.arange(tokens.shape[1], device=tokens.device)[None] < token_lengths[:, None]
         durations = torch.ceil(torch.exp(log_durations) * length_scale).long().clamp_min(1) * token_mask
         mu_frames, lengths = length_regulate(mu, durations)
         frame_mask = (torch.arange(mu_frames.shape[-1], device=mu.device)[None] < lengths[:, None]).to(mu.dtype)
         generator = torch.Generator(device=mu.device).manual_seed(seed)
         noise = torch.randn(mu_frames.shape, generator=generator, device=mu.device) * temperature
+        f0 = None
+        if self.config.pitch:
+            h_frames, _ = length_regulate(h.transpose(1, 2), durations)
+            f0 = f0_from_prediction(*self.pitch_predictor(h_frames, frame_mask), scale=pitch_scale) * frame_mask
+            mu_frames = mu_frames + self.pitch_embedding(harmonic_pattern(f0, self.mel))
         cond = {"mu": mu_frames, "global": speaker, "mask": frame_mask}
         guidance = ClassifierFreeGuidance(voice_guidance, drop_keys=("global",)) if voice_guidance else None
         y = sample(sampler, self.decoder, self.process, noise * frame_mask[:, None], steps, cond=cond,
                    guidance=guidance, callback=callback, generator=generator)
         mel = self.normalizer.denormalize(y) * frame_mask[:, None]
-        return SynthesisOutput(mel=mel, lengths=lengths, durations=durations)
+        return SynthesisOutput(mel=mel, lengths=lengths, durations=durations, f0=f0)
+
+
+class PitchPredictor(nn.Module):
+    """Aligned encoder outputs (batch, width, frames) -> (log-F0 minus LOG_F0_CENTER, voicing logit), each
+    (batch, frames): two convolutions (kernel 5) with layer norm and dropout, as FastSpeech 2's variance
+    predictors."""
+
+    def __init__(self, width: int, channels: int, dropout: float) -> None:
+        super().__init__()
+        self.convolutions = nn.ModuleList([nn.Conv1d(width, channels, 5, padding=2),
+                                           nn.Conv1d(channels, channels, 5, padding=2)])
+        self.norms = nn.ModuleList([nn.LayerNorm(channels), nn.LayerNorm(channels)])
+        self.head = nn.Linear(channels, 2)
+        self.dropout = dropout
+
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = frames
+        for conv, norm in zip(self.convolutions, self.norms):
+            x = F.relu(conv(x * frame_mask[:, None])).transpose(1, 2)
+            x = F.dropout(norm(x), self.dropout, self.training).transpose(1, 2)
+        out = self.head(x.transpose(1, 2)) * frame_mask[..., None]
+        return out[..., 0], out[..., 1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..errors import ConfigError
 from ..training.tasks import TASKS
 from .data import SynthesisDataConfig, SynthesisExamples, collate_synthesis, load_frozen_parts
 from .synthesizer import AcousticSynthesizer, SynthesizerConfig
@@ -23,6 +24,8 @@ class AcousticSynthesizerTask:
     def build(self, model: SynthesizerConfig, data: SynthesisDataConfig):
         """Precompute (or read the cached) features, then fill in what the frozen components decide: the target
         symbols and state width (translator), the speaker width (encoder), the target-mel statistics."""
+        if model.pitch and not data.pitch:
+            raise ConfigError("model.pitch predicts F0 and learns it from the targets' F0: set data.pitch: true")
         translator, encoder = load_frozen_parts(data)
         examples = SynthesisExamples(data, translator, encoder)
         speaker_dim = encoder.config.embedding_dim

@@ -1,0 +1,143 @@
+"""Pitch in the acoustic synthesizer (s2st/pitch.py): F0 per mel frame, the harmonic pattern on the mel axis, the
+pitch predictor's losses and sampling, fine-tuning a pitch model from one without pitch, pitch features."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from diffs2st.audio import MelConfig, log_mel
+from diffs2st.checkpoint import initialize_from, save_checkpoint
+from diffs2st.errors import CheckpointError, ConfigError
+from diffs2st.s2st.pitch import frame_f0, harmonic_pattern
+from diffs2st.s2st.synthesizer import AcousticSynthesizer
+from test_s2st import _toy_synthesis_corpus, tiny_config, toy_batch
+
+MEL = MelConfig()
+
+
+def pulse_train(f0: float, seconds: float = 0.8) -> np.ndarray:
+    """A glottal-like pulse train (rich in harmonics) at ``f0`` Hz."""
+    t = np.arange(int(seconds * MEL.sample_rate)) / MEL.sample_rate
+    return (0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 20))).astype(np.float32)
+
+
+@pytest.mark.parametrize("f0", [95.0, 210.0])
+def test_frame_f0_follows_a_pulse_train_frame_by_frame(f0):
+    wave = pulse_train(f0)
+    track = frame_f0(wave, MEL)
+    assert track.shape == (log_mel(wave, MEL).shape[-1],)
+    voiced = track[track > 0]
+    assert len(voiced) > 0.8 * len(track) and abs(np.median(voiced) / f0 - 1) < 0.03
+    assert not frame_f0(np.zeros(8000, np.float32), MEL).any()  # silence: unvoiced everywhere
+    assert frame_f0(np.zeros(0, np.float32), MEL).shape == (1,)
+
+
+def test_harmonic_pattern_peaks_on_the_harmonics_and_is_zero_when_unvoiced():
+    pattern = harmonic_pattern(torch.tensor([[200.0, 100.0, 0.0]]), MEL)[0]
+    assert pattern.shape == (MEL.n_mels, 3) and (pattern[:, 2] == 0).all()
+    # Slaney mel filters are linear below 1 kHz: filter centres every (1000 / 15) * (45.25 / 81) Hz or so
+    from diffs2st.audio.mel import _mel_filterbank_np
+
+    bank = _mel_filterbank_np(MEL)
+    centres = (bank * np.arange(MEL.n_freqs)[None] * MEL.sample_rate / MEL.n_fft).sum(1) / bank.sum(1)
+    low = centres < 900
+    on = np.abs(((centres / 200.0 + 0.5) % 1) - 0.5) < 0.1  # filters centred on a harmonic of 200 Hz
+    off = np.abs(((centres / 200.0) % 1) - 0.5) < 0.1  # centred between two
+    values = pattern[:, 0].numpy()
+    assert values[low & on].min() > 2 * values[low & off].max()
+    high = pattern[centres > 5000, 1]  # wide filters average many harmonics: flat
+    assert float(high.std()) < 0.1 * float(high.mean())
+    assert not torch.allclose(pattern[:20, 0], pattern[:20, 1])  # the low bins tell 100 Hz from 200 Hz
+
+
+def pitch_batch(state_dim: int = 0) -> dict[str, torch.Tensor]:
+    batch = toy_batch(state_dim)
+    frames = batch["mel"].shape[-1]
+    f0 = torch.zeros(2, frames)
+    f0[0, 3:15], f0[1, 2:12] = 110.0, 230.0
+    batch["f0"] = f0
+    return batch
+
+
+def pitch_config(state_dim: int = 0):
+    return dataclasses.replace(tiny_config(state_dim), pitch=True)
+
+
+def test_pitch_losses_train_every_new_part_and_need_the_f0():
+    torch.manual_seed(0)
+    model = AcousticSynthesizer(pitch_config(state_dim=6))
+    losses = model.loss(pitch_batch(state_dim=6))
+    assert {"pitch", "voicing"} <= set(losses) and all(torch.isfinite(v) for v in losses.values())
+    losses["loss"].backward()
+    for name in ("pitch_predictor", "pitch_embedding"):
+        grads = [p.grad for n, p in model.named_parameters() if n.startswith(name)]
+        assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), name
+    batch = pitch_batch(state_dim=6)
+    del batch["f0"]
+    with pytest.raises(ConfigError, match="data.pitch"):
+        model.loss(batch)
+
+
+def test_pitch_predictor_learns_the_toy_contours_and_synthesize_returns_them():
+    torch.manual_seed(0)
+    model = AcousticSynthesizer(pitch_config())
+    batch = pitch_batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(60):
+        losses = model.loss(batch)
+        optimizer.zero_grad()
+        losses["loss"].backward()
+        optimizer.step()
+        first = first if first is not None else {k: v.item() for k, v in losses.items()}
+    assert losses["pitch"] < 0.3 * first["pitch"] and losses["voicing"] < 0.7 * first["voicing"], (first, losses)
+    model.eval()
+    out = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
+    assert out.f0.shape == (2, out.mel.shape[-1]) and (out.f0[1, out.lengths[1]:] == 0).all()
+    shifted = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2, pitch_scale=2.0)
+    torch.testing.assert_close(shifted.f0, 2 * out.f0)
+    assert not torch.equal(shifted.mel, out.mel)
+
+
+def test_a_pitch_model_fine_tuned_from_one_without_pitch_starts_where_that_one_was(tmp_path):
+    torch.manual_seed(0)
+    plain = AcousticSynthesizer(tiny_config()).eval()
+    save_checkpoint(tmp_path / "plain", plain)
+    pitched = AcousticSynthesizer(pitch_config())
+    assert initialize_from(pitched, tmp_path / "plain") is pitched
+    pitched.eval()
+    batch = toy_batch()
+    a = plain.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
+    b = pitched.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
+    torch.testing.assert_close(a.mel, b.mel)  # the harmonic pattern enters through a zero map at first
+    save_checkpoint(tmp_path / "pitched", pitched)
+    with pytest.raises(CheckpointError, match="unexpected tensor 'pitch_"):  # the other way round still fails
+        initialize_from(AcousticSynthesizer(tiny_config()), tmp_path / "pitched")
+
+
+def test_pitch_features_follow_the_target_tones(tmp_path):
+    from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, collate_synthesis
+
+    manifest, translator, encoder = _toy_synthesis_corpus(tmp_path)
+    data = SynthesisDataConfig(train_manifest=str(manifest), translator=str(tmp_path / "st"),
+                               speaker_encoder=str(tmp_path / "spk"), progress=False, pitch=True)
+    examples = SynthesisExamples(data, translator, encoder)
+    for item, tone in zip(examples, (160.0, 210.0)):  # the toy corpus's English targets are pure tones
+        assert item["f0"].shape == (item["mel"].shape[-1],)
+        voiced = item["f0"][item["f0"] > 0]
+        assert len(voiced) > 0.5 * len(item["f0"]) and abs(float(voiced.median()) / tone - 1) < 0.03
+    batch = collate_synthesis([examples[0], examples[1]])
+    assert batch["f0"].shape == (2, batch["mel"].shape[-1])
+
+
+def test_pitch_model_without_pitch_data_is_refused_before_any_feature_work(tmp_path):
+    from diffs2st.training.tasks import build_run, load_run_config
+    from test_s2st import CONFIGS
+
+    with pytest.raises(ConfigError, match="data.pitch"):
+        build_run(load_run_config(CONFIGS / "s2st-synthesizer.yaml", ["model.pitch=true", "data.pitch=false",
+                                                                      f"data.train_manifest={tmp_path}/none.jsonl"]))
