@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("diffs2st.cli.audio_tools", "cut long audio at silences into segments (nothing is dropped)"),
     "data": ("diffs2st.cli.data", "build, inspect and check corpora"),
     "train": ("diffs2st.cli.train", "train a model from a YAML run config (see configs/)"),
+    "snapshot": ("diffs2st.cli.train", "export a run's last checkpoint (EMA weights) while it trains on"),
     "generate": ("diffs2st.cli.generate", "generate speech with a class-conditional diffusion model"),
     "eval": ("diffs2st.cli.eval", "score outputs with the independent judges (JSON + Markdown + plots)"),
     "enhance": ("diffs2st.cli.enhance", "remove noise from speech (a file, a folder or a manifest)"),

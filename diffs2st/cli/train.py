@@ -1,4 +1,5 @@
-"""`diffs2st train CONFIG --out DIR [--resume]`: train any registered task with the shared harness."""
+"""`diffs2st train CONFIG --out DIR [--resume]`: train any registered task with the shared harness;
+`diffs2st snapshot RUN --like CHECKPOINT -o DIR`: a running training's last checkpoint as a model folder."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def _run(args) -> int:
     return 0
 
 
+def _snapshot(args) -> int:
+    from ..training.harness import snapshot
+
+    folder = snapshot(args.run, args.like, args.out)
+    print(f"exported the EMA weights of {args.run}'s last checkpoint to {folder}")
+    return 0
+
+
 def register(subparsers) -> None:
     parser = add_command(subparsers, "train")
     parser.add_argument("config", help="run config YAML with sections task, model, data, trainer")
@@ -35,3 +44,11 @@ def register(subparsers) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config value (repeatable), e.g. --set trainer.max_steps=500")
     parser.set_defaults(func=_run)
+
+    parser = add_command(subparsers, "snapshot")
+    parser.add_argument("run", help="run folder of `diffs2st train` (its checkpoints/last.ckpt is read)")
+    parser.add_argument("--like", required=True, metavar="CHECKPOINT",
+                        help="a checkpoint of the same architecture (e.g. the --init-from one): the model is "
+                             "rebuilt from its config")
+    parser.add_argument("-o", "--out", required=True, help="model folder to write")
+    parser.set_defaults(func=_snapshot)

@@ -40,7 +40,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..checkpoint import save_checkpoint
-from ..errors import ConfigError, Diffs2stError
+from ..errors import CheckpointError, ConfigError, Diffs2stError
 from .ema import EMA
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -315,6 +315,29 @@ def _train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_
         save_checkpoint(model_dir, exported, metrics, state_dict=state_dict)
         (run_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(run_dir=run_dir, model_dir=model_dir, steps=trainer.global_step, metrics=metrics)
+
+
+def snapshot(run_dir: str | os.PathLike, like: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """The EMA weights of ``run_dir``'s last checkpoint as a model folder ``out``, without touching the run (it may
+    be training on): the model is rebuilt from ``like``, a checkpoint of the same architecture (the one the run was
+    initialised from, say), since building the run's own model would mean reading its data. A checkpoint whose
+    tensors do not fit ``like`` is refused."""
+    from ..checkpoint import load_checkpoint
+
+    last = Path(run_dir) / "checkpoints" / LAST_CHECKPOINT
+    if not last.is_file():
+        raise Diffs2stError(f"{last} does not exist: no checkpoint to export yet")
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    shadow = next((value["shadow"] for key, value in state.get("callbacks", {}).items() if key.startswith("EMA")),
+                  None)
+    if not shadow:
+        raise Diffs2stError(f"{last} holds no EMA weights")
+    template = load_checkpoint(like)
+    expected = {key: tuple(value.shape) for key, value in template.model.state_dict().items()}
+    if {key: tuple(value.shape) for key, value in shadow.items()} != expected:
+        raise CheckpointError(f"{last} does not fit the architecture of {like}")
+    metrics = {"steps": int(state.get("global_step", 0)), "snapshot_of": str(last), "architecture_of": str(like)}
+    return save_checkpoint(out, template.model, metrics, state_dict=shadow)
 
 
 def _strategy(config: TrainerConfig, manual: bool) -> Any:
