@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,7 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
     its GAN) — so the target is ``model`` when the classes match, else its only sub-module of the checkpoint's
     class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise), except that parts the
     model names in ``fine_tune_additions`` (prefixes of tensor names, e.g. a new predictor) may be absent from the
-    checkpoint: they keep their fresh initialisation. fp16 weights are cast to the model's dtype. The config (and
+    checkpoint, each as a whole (a part it holds in half is an error): they keep their fresh initialisation. fp16 weights are cast to the model's dtype. The config (and
     any statistics in it) stays the run's own.
     """
     source = load_checkpoint(directory).model
@@ -171,9 +172,14 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
         raise CheckpointError(f"{directory} holds a {kind.__name__}; the {type(model).__name__} being trained has "
                               f"{where} part of that kind to initialise")
     tensors = source.state_dict()
-    additions = tuple(getattr(targets[0], "fine_tune_additions", ()))
-    fresh = {key: value for key, value in targets[0].state_dict().items()
-             if additions and key.startswith(additions) and key not in tensors}
+    own = targets[0].state_dict()
+    fresh = {}
+    for prefix in getattr(targets[0], "fine_tune_additions", ()):
+        part = [key for key in own if key.startswith(prefix)]
+        if part and not any(key in tensors for key in part):  # a part the checkpoint lacks as a whole
+            fresh.update({key: own[key] for key in part})
+            print(f"{directory} has no {prefix}*: its {len(part)} tensors keep their fresh initialisation",
+                  file=sys.stderr)
     _load_fitting(targets[0], {**tensors, **fresh}, directory, "the run's config")
     return targets[0]
 

@@ -58,7 +58,7 @@ def pitch_batch(state_dim: int = 0) -> dict[str, torch.Tensor]:
     batch = toy_batch(state_dim)
     frames = batch["mel"].shape[-1]
     f0 = torch.zeros(2, frames)
-    f0[0, 3:15], f0[1, 2:12] = 110.0, 230.0
+    f0[0, 5:13], f0[1, 7:16] = 110.0, 230.0  # token "b" voiced, at each utterance's own (speaker's) pitch
     batch["f0"] = f0
     return batch
 
@@ -94,7 +94,7 @@ def test_pitch_predictor_learns_the_toy_contours_and_synthesize_returns_them():
         losses["loss"].backward()
         optimizer.step()
         first = first if first is not None else {k: v.item() for k, v in losses.items()}
-    assert losses["pitch"] < 0.3 * first["pitch"] and losses["voicing"] < 0.7 * first["voicing"], (first, losses)
+    assert losses["pitch"] < 0.1 * first["pitch"] and losses["voicing"] < 0.8 * first["voicing"], (first, losses)
     model.eval()
     out = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
     assert out.f0.shape == (2, out.mel.shape[-1]) and (out.f0[1, out.lengths[1]:] == 0).all()
@@ -141,3 +141,31 @@ def test_pitch_model_without_pitch_data_is_refused_before_any_feature_work(tmp_p
     with pytest.raises(ConfigError, match="data.pitch"):
         build_run(load_run_config(CONFIGS / "s2st-synthesizer.yaml", ["model.pitch=true", "data.pitch=false",
                                                                       f"data.train_manifest={tmp_path}/none.jsonl"]))
+
+
+def test_frame_f0_is_aligned_with_the_mel_frames():
+    """Silence, a 0.4 s pulse train, silence: the voiced frames are where the mel has the tone's energy (a constant
+    offset between the two would teach the decoder harmonics in the wrong frames)."""
+    rate = MEL.sample_rate
+    wave = np.concatenate([np.zeros(rate // 4, np.float32), pulse_train(120.0, 0.4), np.zeros(rate // 4, np.float32)])
+    voiced = np.flatnonzero(frame_f0(wave, MEL) > 0)
+    energy = log_mel(wave, MEL).exp().sum(0).numpy()
+    loud = np.flatnonzero(energy > 0.1 * energy.max())
+    assert abs(voiced[0] - loud[0]) <= 2 and abs(voiced[-1] - loud[-1]) <= 2, (voiced, loud)
+
+
+def test_oracle_f0_overrides_the_prediction_and_reaches_the_decoder():
+    torch.manual_seed(0)
+    model = AcousticSynthesizer(pitch_config()).eval()
+    torch.nn.init.normal_(model.pitch_embedding.weight, std=0.5)  # as if trained: the pattern moves the prior
+    batch = toy_batch()
+    args = (batch["tokens"], batch["token_lengths"], batch["speaker"])
+    low = model.synthesize(*args, steps=2, f0=torch.full((2, 5), 100.0))
+    high = model.synthesize(*args, steps=2, f0=torch.full((2, 5), 200.0))
+    frames = torch.arange(low.f0.shape[-1])[None]
+    expected = 100.0 * ((frames < 5) & (frames < low.lengths[:, None]))  # beyond the contour or the utterance: 0
+    assert torch.equal(low.f0, expected)
+    assert not torch.allclose(low.mel[..., :5], high.mel[..., :5])
+    torch.nn.init.zeros_(model.pitch_embedding.weight)
+    assert torch.equal(model.synthesize(*args, steps=2, f0=torch.full((2, 5), 100.0)).mel,
+                       model.synthesize(*args, steps=2, f0=torch.full((2, 5), 200.0)).mel)

@@ -49,12 +49,13 @@ def frame_f0(wave: np.ndarray, mel: MelConfig) -> np.ndarray:
 def harmonic_pattern(f0: torch.Tensor, mel: MelConfig) -> torch.Tensor:
     """F0 contours (batch, frames) in Hz (0 = unvoiced) -> (batch, n_mels, frames): the mean of a comb with a
     peak at every harmonic k * F0 (k >= 1) under each mel filter. Low filters see separate peaks (the pattern
-    the decoder must draw), high ones average to a constant; unvoiced frames are all zero."""
+    the decoder must draw), high ones average to a constant; unvoiced frames are all zero. Voiced F0 is clamped
+    to [F0_FLOOR_HZ, F0_CEILING_HZ] (below ~30 Hz the comb would be undersampled on the STFT bins)."""
     bank = mel_filterbank(mel, f0.device)
     bank = bank / bank.sum(-1, keepdim=True).clamp_min(1e-8)
     frequencies = torch.arange(mel.n_freqs, device=f0.device, dtype=torch.float32) * mel.sample_rate / mel.n_fft
     voiced = f0 > 0
-    safe = torch.where(voiced, f0.float(), torch.ones_like(f0, dtype=torch.float32))
+    safe = torch.where(voiced, f0.float().clamp(F0_FLOOR_HZ, F0_CEILING_HZ), torch.ones_like(f0, dtype=torch.float32))
     phase = frequencies[None, :, None] / safe[:, None, :]  # (batch, n_freqs, frames): harmonic number
     comb = (0.5 + 0.5 * torch.cos(2 * math.pi * phase)) ** HARMONIC_SHARPNESS
     comb = comb * (phase >= 0.5)  # nothing below the fundamental
@@ -67,5 +68,6 @@ def log_f0_target(f0: torch.Tensor) -> torch.Tensor:
 
 
 def f0_from_prediction(log_f0: torch.Tensor, voiced_logit: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """The predictor's outputs -> F0 in Hz (0 where it predicts unvoiced), multiplied by ``scale``."""
-    return torch.exp(log_f0 + LOG_F0_CENTER) * scale * (voiced_logit > 0)
+    """The predictor's outputs -> F0 in Hz (0 where it predicts unvoiced), multiplied by ``scale`` and kept within
+    [F0_FLOOR_HZ, F0_CEILING_HZ]."""
+    return (torch.exp(log_f0 + LOG_F0_CENTER) * scale).clamp(F0_FLOOR_HZ, F0_CEILING_HZ) * (voiced_logit > 0)

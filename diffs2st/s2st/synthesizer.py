@@ -109,9 +109,8 @@ class AcousticSynthesizer(nn.Module):
             self.pitch_predictor = PitchPredictor(width, channels, config.dropout)
             # the harmonic pattern enters the decoder's prior input through this map, zero at first, so a model
             # fine-tuned from one without pitch starts out drawing exactly what it drew before
-            self.pitch_embedding = nn.Conv1d(config.mel.n_mels, config.mel.n_mels, 1)
+            self.pitch_embedding = nn.Conv1d(config.mel.n_mels, config.mel.n_mels, 1, bias=False)
             nn.init.zeros_(self.pitch_embedding.weight)
-            nn.init.zeros_(self.pitch_embedding.bias)
 
     @property
     def fine_tune_additions(self) -> tuple[str, ...]:
@@ -163,12 +162,12 @@ class AcousticSynthesizer(nn.Module):
         duration = (((log_durations - torch.log(durations.clamp_min(1).to(y.dtype))) ** 2) * token_mask).sum() \
             / token_mask.sum()
         losses = {}
-        decoder_prior = mu_frames
-        if self.config.pitch:
-            f0 = batch["f0"][:, :y.shape[-1]] * frame_mask
+        f0 = batch["f0"][:, :y.shape[-1]] * frame_mask if self.config.pitch else None
+        if f0 is not None:
             losses["pitch"], losses["voicing"] = self._pitch_losses(h, durations, f0, frame_mask)
-            decoder_prior = mu_frames + self.pitch_embedding(harmonic_pattern(f0, self.mel))
-        y_window, mu_window, mask_window = self._window(y, decoder_prior, frame_mask, frame_lengths)
+        y_window, mu_window, mask_window, f0_window = self._window(y, mu_frames, frame_mask, frame_lengths, f0)
+        if f0_window is not None:  # the target's own F0 (teacher forcing), drawn on the window only
+            mu_window = mu_window + self.pitch_embedding(harmonic_pattern(f0_window, self.mel))
         cond = {"mu": mu_window, "global": batch["speaker"], "mask": mask_window}
         decoder = diffusion_loss(self.decoder, self.process, y_window, cond, cond_dropout=self.config.speaker_dropout,
                                  drop_keys=("global",), mask=mask_window[:, None])
@@ -187,25 +186,29 @@ class AcousticSynthesizer(nn.Module):
             / frame_mask.sum()
         return pitch, voicing
 
-    def _window(self, y, mu_frames, frame_mask, frame_lengths):
-        """A random ``segment_frames`` window of each utterance for the decoder loss (whole batch if 0)."""
+    def _window(self, y, mu_frames, frame_mask, frame_lengths, f0=None):
+        """A random ``segment_frames`` window of each utterance for the decoder loss (whole batch if 0): (y, mu,
+        frame mask, F0 or None)."""
         size = self.config.segment_frames
         if not size or y.shape[-1] <= size:
-            return y, mu_frames, frame_mask
+            return y, mu_frames, frame_mask, f0
         starts = (torch.rand(y.shape[0], device=y.device) * (frame_lengths - size).clamp_min(0)).long()
         index = starts[:, None] + torch.arange(size, device=y.device)[None]
         gather = index[:, None].expand(-1, y.shape[1], -1)
-        return y.gather(-1, gather), mu_frames.gather(-1, gather), frame_mask.gather(-1, index)
+        return (y.gather(-1, gather), mu_frames.gather(-1, gather), frame_mask.gather(-1, index),
+                None if f0 is None else f0.gather(-1, index))
 
     # --- inference --------------------------------------------------------------------------------------------
     @torch.no_grad()
     def synthesize(self, tokens: torch.Tensor, token_lengths: torch.Tensor, speaker: torch.Tensor,
                    states: torch.Tensor | None = None, steps: int = 4, sampler: str = "ode_euler",
                    voice_guidance: float = 0.0, temperature: float = 1.0, length_scale: float = 1.0,
-                   seed: int = 0, callback: Callable | None = None, pitch_scale: float = 1.0) -> SynthesisOutput:
+                   seed: int = 0, callback: Callable | None = None, pitch_scale: float = 1.0,
+                   f0: torch.Tensor | None = None) -> SynthesisOutput:
         """Log-mels for a batch of token sequences; ``voice_guidance`` is the classifier-free guidance weight on the
-        speaker vector, ``length_scale`` stretches the predicted durations, ``temperature`` scales the noise,
-        ``pitch_scale`` multiplies the predicted F0 (pitch models)."""
+        speaker vector, ``length_scale`` stretches the predicted durations, ``temperature`` scales the noise.
+        Pitch models: ``pitch_scale`` multiplies the predicted F0; ``f0`` (batch, frames) in Hz replaces the
+        prediction (an oracle contour for diagnosis: frames beyond it are unvoiced)."""
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
         h, mu, log_durations = self.encode(tokens, token_lengths, states, speaker)
@@ -215,10 +218,15 @@ class AcousticSynthesizer(nn.Module):
         frame_mask = (torch.arange(mu_frames.shape[-1], device=mu.device)[None] < lengths[:, None]).to(mu.dtype)
         generator = torch.Generator(device=mu.device).manual_seed(seed)
         noise = torch.randn(mu_frames.shape, generator=generator, device=mu.device) * temperature
-        f0 = None
-        if self.config.pitch:
+        if not self.config.pitch:
+            f0 = None
+        elif f0 is None:
             h_frames, _ = length_regulate(h.transpose(1, 2), durations)
             f0 = f0_from_prediction(*self.pitch_predictor(h_frames, frame_mask), scale=pitch_scale) * frame_mask
+        else:
+            given = f0.to(mu.dtype)[:, :mu_frames.shape[-1]]
+            f0 = F.pad(given, (0, mu_frames.shape[-1] - given.shape[-1])) * frame_mask
+        if f0 is not None:
             mu_frames = mu_frames + self.pitch_embedding(harmonic_pattern(f0, self.mel))
         cond = {"mu": mu_frames, "global": speaker, "mask": frame_mask}
         guidance = ClassifierFreeGuidance(voice_guidance, drop_keys=("global",)) if voice_guidance else None
