@@ -14,7 +14,7 @@ from diffs2st.checkpoint import initialize_from, save_checkpoint
 from diffs2st.errors import CheckpointError, ConfigError
 from diffs2st.s2st.pitch import frame_f0, harmonic_pattern
 from diffs2st.s2st.synthesizer import AcousticSynthesizer
-from test_s2st import _toy_synthesis_corpus, tiny_config, toy_batch
+from test_s2st import _toy_synthesis_corpus, overfit, tiny_config, toy_batch
 
 MEL = MelConfig()
 
@@ -86,14 +86,7 @@ def test_pitch_predictor_learns_the_toy_contours_and_synthesize_returns_them():
     torch.manual_seed(0)
     model = AcousticSynthesizer(pitch_config())
     batch = pitch_batch()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(60):
-        losses = model.loss(batch)
-        optimizer.zero_grad()
-        losses["loss"].backward()
-        optimizer.step()
-        first = first if first is not None else {k: v.item() for k, v in losses.items()}
+    first, losses = overfit(model, batch, steps=60)
     assert losses["pitch"] < 0.1 * first["pitch"] and losses["voicing"] < 0.8 * first["voicing"], (first, losses)
     model.eval()
     out = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2)
