@@ -161,8 +161,8 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
     its GAN) — so the target is ``model`` when the classes match, else its only sub-module of the checkpoint's
     class. Every tensor must match in name and shape (one clear `CheckpointError` otherwise), except that parts the
     model names in ``fine_tune_additions`` (prefixes of tensor names, e.g. a new predictor) may be absent from the
-    checkpoint, each as a whole (a part it holds in half is an error): they keep their fresh initialisation. fp16 weights are cast to the model's dtype. The config (and
-    any statistics in it) stays the run's own.
+    checkpoint, each as a whole (a part it holds in half is an error): they keep their fresh initialisation. fp16
+    weights are cast to the model's dtype. The config (and any statistics in it) stays the run's own.
     """
     source = load_checkpoint(directory).model
     kind = type(source)

@@ -6,11 +6,12 @@
 Training (Grad-TTS / Matcha-TTS recipe): monotonic alignment search between the per-token priors and the target
 frames gives the durations (learned, never read from the corpus synthesizer); losses = prior NLL of the frames under
 the aligned priors + MSE of log durations + the diffusion decoder's loss (conditional flow matching by default) on a
-random window of frames. With ``pitch`` (pitch.py) a predictor also learns each frame's log-F0 and voicing from
-the aligned encoder outputs (MSE on voiced frames + BCE), and the decoder's prior input gets the harmonic pattern of
-the target's F0 (teacher forcing; the predicted F0 at sampling time), so low voices keep their harmonics. The speaker vector is dropped with probability ``speaker_dropout`` so classifier-free
-guidance on it ("voice strength") works at sampling time. With ``state_dim = 0`` the same model is a text-to-speech
-synthesizer from target characters alone: the cascade baseline's TTS.
+random window of frames. With ``pitch`` (pitch.py) a predictor also learns each frame's log-F0 and voicing from the
+aligned encoder outputs (MSE on voiced frames + BCE), and the decoder's prior input gets the harmonic pattern of the
+target's F0 (teacher forcing; the predicted F0 at sampling time), so low voices keep their harmonics. The speaker
+vector is dropped with probability ``speaker_dropout`` so classifier-free guidance on it ("voice strength") works at
+sampling time. With ``state_dim = 0`` the same model is a text-to-speech synthesizer from target characters alone:
+the cascade baseline's TTS.
 """
 
 from __future__ import annotations
