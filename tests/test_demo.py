@@ -12,7 +12,8 @@ from diffs2st.cli.main import main
 
 
 @pytest.mark.slow
-def test_demo_writes_what_it_says(tmp_path, capsys):
+def test_demo_writes_what_it_says(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where a Kokoro voice joins its model
     assert main(["demo", "-o", str(tmp_path), "--griffin-lim-iters", "8"]) == 0
     out = capsys.readouterr().out
     for tag in ("fr", "en"):
@@ -32,3 +33,8 @@ def test_demo_writes_what_it_says(tmp_path, capsys):
     assert rate == MelConfig().sample_rate and output.size > rate // 2
     for phrase in ("transcript:", "translation:", "ASR-BLEU", "similarity to the source", "real-time factor"):
         assert phrase in out
+    # its voice is one no model was trained on: a held-out base voice of corpus v2
+    from diffs2st.cli.demo import demo_voice
+    from diffs2st.data.voices import heldout_anchors
+
+    assert demo_voice().anchors & heldout_anchors() and demo_voice().family in out

@@ -518,12 +518,14 @@ def test_transcribe_command(trained, tmp_path, capsys):
     assert capsys.readouterr().err.count("error:") == 3
 
 
-def test_demo_translation_part_runs_on_a_translator(trained, tmp_path):
+def test_demo_translation_part_runs_on_a_translator(trained, tmp_path, monkeypatch):
     from diffs2st.cli.demo import ST_SOURCE, run_translation_demo
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where a Kokoro voice joins its model
     _, _, model_dir = trained
     summary = run_translation_demo(tmp_path, model_dir)
     assert (tmp_path / "st_source.wav").is_file() and summary["seconds"] > 1.0
+    assert summary["voice"]["family"] in ("kokoro", "espeak-ng")  # a held-out voice of corpus v2
     assert 0.0 <= summary["tgt_bleu"] <= 100.0 and summary["src_wer"] >= 0.0 and ST_SOURCE
     assert run_translation_demo(tmp_path, tmp_path / "no-model") is None
 

