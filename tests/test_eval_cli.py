@@ -33,7 +33,7 @@ def s2st_corpus(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
+def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys, moonshine):
     assert main(["eval", "s2st", str(s2st_corpus), "--reference", "-o", str(tmp_path), "--name", "ceiling",
                  "--jobs", "1"]) == 0
     ceiling = json.loads((tmp_path / "ceiling.json").read_text())
@@ -65,7 +65,7 @@ def test_s2st_ceiling_then_system_with_fraction(s2st_corpus, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_judges_leave_the_callers_process_as_it_was(s2st_corpus):
+def test_judges_leave_the_callers_process_as_it_was(s2st_corpus, moonshine):
     # judges run in worker processes: the caller's torch threads and CPU affinity do not change (they used to be
     # set to one thread in the caller when jobs <= 1)
     import os
@@ -123,7 +123,7 @@ def test_enhance_noisy_floor_vs_clean_ceiling(tmp_path):
 
 
 @pytest.mark.slow
-def test_digits_accuracy(tmp_path):
+def test_digits_accuracy(tmp_path, moonshine):
     records = []
     for digit, word in enumerate(["zero", "one", "two"]):
         sf.write(tmp_path / f"{digit}.wav", flite(word, "awb"), SR)
@@ -134,7 +134,7 @@ def test_digits_accuracy(tmp_path):
 
 
 @pytest.mark.slow
-def test_data_check_on_a_tiny_corpus(s2st_corpus, tmp_path, capsys):
+def test_data_check_on_a_tiny_corpus(s2st_corpus, tmp_path, capsys, moonshine):
     """Two speakers in a 3-utterance corpus: WER per speaker, same/different-speaker EER, durations."""
     import shutil as sh
 

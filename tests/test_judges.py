@@ -63,7 +63,7 @@ def test_text_metrics_by_hand():
     assert text_scores(["a b c d"], ["w x y z"])["chrf"] < 5
 
 
-def test_moonshine_hears_clean_flite():
+def test_moonshine_hears_clean_flite(moonshine):
     judge = build_judge("asr", MEL)  # Moonshine alone by default
     heard, said = [], []
     for voice in ("slt", "awb", "rms", "kal16"):
@@ -73,7 +73,7 @@ def test_moonshine_hears_clean_flite():
     assert text_scores(heard, said)["wer"] <= 0.05, list(zip(heard, said))
 
 
-def test_moonshine_on_empty_silent_and_noise_input(noise):
+def test_moonshine_on_empty_silent_and_noise_input(noise, moonshine):
     asr = build_judge("asr", MEL).asr
     assert asr.transcribe(np.zeros(0, np.float32)) == ""
     assert asr.transcribe(np.zeros(MEL.sample_rate, np.float32)) == ""
@@ -81,7 +81,7 @@ def test_moonshine_on_empty_silent_and_noise_input(noise):
 
 
 @pytest.mark.slow
-def test_moonshine_child_is_renewed_and_answers_the_same():
+def test_moonshine_child_is_renewed_and_answers_the_same(moonshine):
     # the library leaks ~40 MB a call: the judge runs it in a child process replaced every `recycle_every` calls
     from diffs2st.judges import MoonshineASR
 
@@ -94,7 +94,23 @@ def test_moonshine_child_is_renewed_and_answers_the_same():
     assert asr._child is None and asr.transcribe(wave) == first
 
 
-def test_moonshine_resamples_other_rates():
+def test_moonshine_on_a_cpu_it_cannot_run_on_is_one_clear_error(monkeypatch):
+    # the wheel's libmoonshine.so is built with AVX-512: its child dies of SIGILL on CPUs without it, which used to
+    # read "did not start: no message"
+    import signal
+    import subprocess
+    import sys
+
+    from diffs2st.judges import asr as asr_module
+
+    start = subprocess.Popen
+    monkeypatch.setattr(asr_module.subprocess, "Popen", lambda args, **kwargs: start(
+        [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGILL)})"], **kwargs))
+    with pytest.raises(asr_module.JudgeUnavailable, match="cannot run on this CPU.*AVX-512.*pocketsphinx"):
+        asr_module.MoonshineASR(MEL).transcribe(np.full(1600, 0.1, np.float32))
+
+
+def test_moonshine_resamples_other_rates(moonshine):
     slow = MelConfig(sample_rate=8000, n_fft=512, win_length=512, hop_length=128, n_mels=40, f_max=4000.0)
     import soxr
 
@@ -102,7 +118,7 @@ def test_moonshine_resamples_other_rates():
     assert text_scores([build_judge("asr", slow).asr.transcribe(wave)], [SENTENCE])["wer"] <= 0.15
 
 
-def test_asr_judge_both_recognisers_side_by_side(speech):
+def test_asr_judge_both_recognisers_side_by_side(speech, moonshine):
     scores = build_judge("asr", MEL, recognizers=ASR_CHOICES["both"])(speech["awb"], SENTENCE)
     assert set(scores) == {"transcript", "wer", "transcript_pocketsphinx", "wer_pocketsphinx"}
     assert scores["wer"] <= 0.05 and scores["wer_pocketsphinx"] <= 0.2
@@ -119,7 +135,7 @@ def test_asr_transcript_does_not_depend_on_the_previous_clip(speech, noise):
     assert asr.transcribe(clip) == first
 
 
-def test_digit_judge_on_flite_digits():
+def test_digit_judge_on_flite_digits(moonshine):
     judge = build_judge("digit", MEL, second_opinion=True)
     scores = [judge(flite(word, "awb"), digit) for digit, word in enumerate(DIGIT_WORDS)]
     assert sum(s["correct"] for s in scores) >= 9

@@ -199,7 +199,7 @@ def test_v2_cli_errors_and_v1_options(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_data_check_reports_families_base_voices_and_goals(tiny_v2, tmp_path):
+def test_data_check_reports_families_base_voices_and_goals(tiny_v2, tmp_path, moonshine):
     import json
 
     out = tmp_path / "check"

@@ -18,8 +18,10 @@ name in `RECOGNIZERS`.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -106,6 +108,10 @@ class MoonshineASR:
                                  stderr=subprocess.PIPE)
         if read_exactly(child.stdout, 8) is None:  # the ready message, or the child died loading the model
             error = child.stderr.read().decode(errors="replace").strip().splitlines()
+            if child.wait() == -signal.SIGILL:
+                raise JudgeUnavailable(f"the Moonshine judge cannot run on this CPU: {self.folder / 'libmoonshine.so'} "
+                                       f"uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); judge with "
+                                       "pocketsphinx here (--asr pocketsphinx)")
             raise JudgeUnavailable(f"the Moonshine judge did not start: {error[-1] if error else 'no message'}")
         return child
 
@@ -148,6 +154,26 @@ class MoonshineASR:
         if status != 0:
             raise RuntimeError(f"moonshine_transcribe failed with status {status} on {wave.size} samples")
         return (text or b"").decode("utf-8", errors="replace").strip()
+
+
+def _avx_flags() -> str:
+    """The AVX feature flags /proc/cpuinfo lists (Linux), for the message of a judge that needs them."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return "unknown"
+    return " ".join(sorted(f for f in flags.split(":", 1)[1].split() if f.startswith("avx"))) or "no AVX"
+
+
+@functools.lru_cache(maxsize=1)
+def moonshine_problem() -> str | None:
+    """Why the Moonshine judge cannot run here (its wheel missing, its library not loading on this CPU), or None
+    when it can: found once per process by starting its child."""
+    try:
+        MoonshineASR(MelConfig())._start().communicate(timeout=60)  # closing its stdin ends it
+    except JudgeUnavailable as error:
+        return str(error)
+    return None
 
 
 def build_recognizer(name: str, mel: MelConfig):
