@@ -2,11 +2,10 @@
 
 With the direct S2ST components bundled (pretrained/{st, speaker-encoder, synthesizer, vocoder}): say a French
 sentence in a voice no model has heard (a speaker of synth-cvss v2's test-unseen-voices kind, `DEMO_FAMILY`'s
-held-out base voice), translate it to
-English speech in that voice, and score the result with the judges (Moonshine and pocketsphinx ASR-BLEU,
-Resemblyzer similarity to the source and to the same speaker's true English, DNSMOS). Before that, and always: the
-front-end path (espeak-ng / flite, log-mel, Griffin-Lim) and, when only the speech translator is bundled, its text
-output.
+held-out base voice), translate it to English speech in that voice, and score the result with the judges (Moonshine
+and pocketsphinx ASR-BLEU, Resemblyzer similarity to the source and to the same speaker's true English, DNSMOS).
+Before that, and always: the front-end path (espeak-ng / flite, log-mel, Griffin-Lim) and, when only the speech
+translator is bundled, its text output.
 """
 
 from __future__ import annotations

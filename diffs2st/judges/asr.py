@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import MelConfig
+from ..audio import DEFAULT_MEL, MelConfig
 from ..errors import Diffs2stError
 from ..registry import Registry
 from .moonshine_child import read_exactly
@@ -170,7 +170,7 @@ def moonshine_problem() -> str | None:
     """Why the Moonshine judge cannot run here (its wheel missing, its library not loading on this CPU), or None
     when it can: found once per process by starting its child."""
     try:
-        MoonshineASR(MelConfig())._start().communicate(timeout=60)  # closing its stdin ends it
+        MoonshineASR(DEFAULT_MEL)._start().communicate(timeout=60)  # closing its stdin ends it
     except JudgeUnavailable as error:
         return str(error)
     return None
