@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from diffs2st.audio import DEFAULT_MEL, load_audio, save_audio
 from diffs2st.audio.io import atomic_write_bytes
-from diffs2st.checkpoint import training_record
+from diffs2st.checkpoint import recipe_of, training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.errors import Diffs2stError
 from diffs2st.config import to_dict
@@ -567,7 +567,7 @@ def markdown(table: list[dict], speed: dict | None, sweep: list[dict], ceilings:
     if components:
         lines += ["", "## How the components were trained (their metrics.json)", ""]
         for name, record in components.items():
-            how = record.get("recipe") or record.get("command") or "not recorded"
+            how = recipe_of(record, "not recorded")
             steps = f"{record['steps']} steps: " if "steps" in record else ""
             lines.append(f"- `{name}`: {steps}`{how}`")
     return "\n".join(lines + [""])

@@ -24,7 +24,7 @@ import torch
 
 from diffs2st.audio import DEFAULT_MEL, load_audio
 from diffs2st.audio.io import atomic_write_bytes
-from diffs2st.checkpoint import training_record
+from diffs2st.checkpoint import recipe_of, training_record
 from diffs2st.cli.transcribe import load_translator
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.evaluation import evaluate, plan_items
@@ -145,7 +145,7 @@ def decode_and_score(args, command: str, out: Path) -> tuple[list[dict], dict, d
     for checkpoint in args.checkpoint:
         model = load_translator(checkpoint)
         trained = training_record(checkpoint)
-        recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
+        recipes[checkpoint] = recipe_of(trained)
         for split in args.splits:
             manifest = Path(args.corpus) / f"{split}.jsonl"
             hypotheses, speed = decode_split(model, manifest, args.limit, args.beam, args.batch_size)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from diffs2st.checkpoint import load_model, training_record
+from diffs2st.checkpoint import load_model, recipe_of, training_record
 from diffs2st.data.manifest import S2STRecord, read_manifest
 from diffs2st.judges.text import text_scores
 from diffs2st.reports import report_heading, write_json, write_markdown
@@ -62,7 +62,7 @@ def main() -> int:
     for checkpoint in args.checkpoint:
         model = load_model(checkpoint, TextTranslator, "text translator")
         trained = training_record(checkpoint)
-        recipes[checkpoint] = trained.get("recipe") or trained.get("command", "unknown")
+        recipes[checkpoint] = recipe_of(trained)
         for split, pairs in splits.items():
             start = time.perf_counter()
             hypotheses = translate_all(model, [fr for fr, _ in pairs], args.beam, args.batch_size)

@@ -138,6 +138,12 @@ def training_record(directory: str | os.PathLike) -> dict:
     return {key: metrics[key] for key in ("steps", "command", "recipe") if key in metrics}
 
 
+def recipe_of(record: dict, missing: str = "unknown") -> str:
+    """A `training_record`'s account of how the model was made: its hand-written ``recipe``, else the ``command``,
+    else ``missing``."""
+    return record.get("recipe") or record.get("command") or missing
+
+
 def load_model(directory: str | os.PathLike, kind: type, what: str | None = None) -> torch.nn.Module:
     """The model of a checkpoint directory, in eval mode, required to be a ``kind``; otherwise one clear
     `CheckpointError` ("DIR holds a X, not a WHAT")."""

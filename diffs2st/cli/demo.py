@@ -122,7 +122,7 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     """French in an unseen voice -> English speech in that voice with the bundled direct model, judged."""
     from ..audio import DEFAULT_MEL, save_audio
     from ..judges import ASR_CHOICES, DNSMOS, SpeakerSimilarity, build_judge, text_scores
-    from ..judges.asr import moonshine_problem
+    from ..judges.asr import JudgeUnavailable
     from ..s2st.translator import Translator
 
     rate = DEFAULT_MEL.sample_rate  # the voices speak at the corpus rate
@@ -134,10 +134,12 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     result = translator.translate(source, steps=steps)
     output_path = save_audio(out_dir / "s2st_output_en.wav", result.wave, translator.mel.sample_rate)
     mel = translator.mel
-    judges = "both" if moonshine_problem() is None else "pocketsphinx"  # Moonshine cannot run on every CPU
-    scores = build_judge("asr", mel, recognizers=ASR_CHOICES[judges])(result.wave, ST_TARGET)
-    heard = scores["transcript"] if judges == "both" else None  # Moonshine's
-    heard_pocketsphinx = scores.get("transcript_pocketsphinx", scores["transcript"])
+    try:
+        scores = build_judge("asr", mel, recognizers=ASR_CHOICES["both"])(result.wave, ST_TARGET)
+        heard, heard_pocketsphinx, moonshine_problem = scores["transcript"], scores["transcript_pocketsphinx"], None
+    except JudgeUnavailable as error:  # Moonshine cannot run on every CPU: pocketsphinx alone
+        scores = build_judge("asr", mel, recognizers=ASR_CHOICES["pocketsphinx"])(result.wave, ST_TARGET)
+        heard, heard_pocketsphinx, moonshine_problem = None, scores["transcript"], str(error)
     similarity = SpeakerSimilarity(mel)
     seconds = source.size / rate
     return {"voice": voice.to_dict(), "source": str(source_path), "output": str(output_path),
@@ -146,7 +148,7 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
             "src_wer": text_scores([result.src_text], [ST_SOURCE], "fr")["wer"],
             "text_bleu": text_scores([result.tgt_text], [ST_TARGET])["bleu"],
             "asr_bleu": None if heard is None else text_scores([heard], [ST_TARGET])["bleu"],
-            "moonshine_problem": moonshine_problem(),
+            "moonshine_problem": moonshine_problem,
             "asr_bleu_pocketsphinx": text_scores([heard_pocketsphinx], [ST_TARGET])["bleu"],
             "sim_to_source": similarity.similarity(result.wave, source),
             "sim_to_reference": similarity.similarity(result.wave, reference),
