@@ -24,8 +24,8 @@ def tone_burst(seconds: float, rate: int, channels: int = 1, seed: int = 0) -> n
 
 @pytest.fixture(scope="session")
 def moonshine():
-    """Tests that run the Moonshine judge: skipped, with the judge's own reason, where it cannot run (its wheel's
-    library is built with AVX-512 instructions, which some CPUs lack: it dies of SIGILL there)."""
+    """Tests that run the Moonshine judge: skipped, with the judge's own reason, where it cannot run (its wheel
+    missing; on a CPU without AVX-512 its model runs with onnxruntime)."""
     from diffs2st.judges.asr import moonshine_problem
 
     problem = moonshine_problem()

@@ -83,15 +83,50 @@ def test_moonshine_on_empty_silent_and_noise_input(noise, moonshine):
 @pytest.mark.slow
 def test_moonshine_child_is_renewed_and_answers_the_same(moonshine):
     # the library leaks ~40 MB a call: the judge runs it in a child process replaced every `recycle_every` calls
-    from diffs2st.judges import MoonshineASR
+    from diffs2st.judges.asr import MoonshineASR, library_problem
 
-    asr, wave = MoonshineASR(MEL, recycle_every=2), flite(SENTENCE, "slt")
+    asr, wave = MoonshineASR(MEL, recycle_every=2, runtime="library"), flite(SENTENCE, "slt")
+    if library_problem(asr.folder) is not None:
+        pytest.skip(library_problem(asr.folder))
     first = asr.transcribe(wave)
     child = asr._child.pid
     assert asr.transcribe(wave) == first and asr._child.pid == child
     assert asr.transcribe(wave) == first and asr._child.pid != child
     asr.close()
     assert asr._child is None and asr.transcribe(wave) == first
+
+
+def test_moonshine_through_onnxruntime_hears_what_the_library_hears(moonshine):
+    # the same model files run by onnxruntime in this process: on every CPU (the library needs AVX-512), and where
+    # the library runs too, word for word what it writes
+    from diffs2st.judges.asr import MoonshineASR, library_problem
+
+    asr = MoonshineASR(MEL, runtime="onnxruntime")
+    waves = [flite(sentence, "slt") for sentence in CLEAN_SENTENCES]
+    heard = [asr.transcribe(wave) for wave in waves]
+    assert asr.runtime == "onnxruntime" and asr._child is None
+    assert text_scores(heard, list(CLEAN_SENTENCES))["wer"] <= 0.05, heard
+    if library_problem(asr.folder) is None:
+        assert [MoonshineASR(MEL, runtime="library").transcribe(wave) for wave in waves] == heard
+
+
+def test_moonshine_vocabulary_reads_long_pieces_and_refuses_a_cut_file(tmp_path):
+    from diffs2st.judges.moonshine_onnx import WORD_START, read_vocabulary
+
+    long_piece = (WORD_START + "x" * 200).encode()  # 203 bytes: a two-byte length
+    path = tmp_path / "tokenizer.bin"
+    path.write_bytes(b"\x03<s>" + bytes([len(long_piece) % 128 + 128, len(long_piece) // 128]) + long_piece + b"\x00")
+    assert read_vocabulary(path) == [b"<s>", long_piece, b""]
+    path.write_bytes(b"\x05<s>")
+    with pytest.raises(ValueError, match="ends inside token 0"):
+        read_vocabulary(path)
+
+
+def test_moonshine_runtime_must_be_known():
+    from diffs2st.judges.asr import MoonshineASR
+
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        MoonshineASR(MEL, runtime="gpu")
 
 
 def test_moonshine_on_a_cpu_it_cannot_run_on_is_one_clear_error(monkeypatch):
@@ -106,8 +141,8 @@ def test_moonshine_on_a_cpu_it_cannot_run_on_is_one_clear_error(monkeypatch):
     start = subprocess.Popen
     monkeypatch.setattr(asr_module.subprocess, "Popen", lambda args, **kwargs: start(
         [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGILL)})"], **kwargs))
-    with pytest.raises(asr_module.JudgeUnavailable, match="cannot run on this CPU.*AVX-512.*pocketsphinx"):
-        asr_module.MoonshineASR(MEL).transcribe(np.full(1600, 0.1, np.float32))
+    with pytest.raises(asr_module.JudgeUnavailable, match="library cannot run on this CPU.*AVX-512.*onnxruntime"):
+        asr_module.MoonshineASR(MEL, runtime="library").transcribe(np.full(1600, 0.1, np.float32))
 
 
 def test_moonshine_resamples_other_rates(moonshine):

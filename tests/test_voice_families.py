@@ -171,6 +171,25 @@ def test_v2_same_seed_same_bytes_other_seed_other_plan(tiny_v2, tmp_path):
     assert [j.fr for j in plan] != [j.fr for j in synth_cvss_v2.plan(tmp_path, 8, 2, 3, 4, 2, 1, NO_KOKORO, 5)[0]]
 
 
+@pytest.mark.slow
+def test_v2_split_manifests_appear_as_their_splits_finish(tmp_path, monkeypatch):
+    # a build stopped in train (hours long at the default size) leaves the test and dev splits usable
+    render = synth_cvss_v2.render_pair
+
+    def stop_in_train(job):
+        if job.split == "train":
+            raise KeyboardInterrupt
+        render(job)
+
+    monkeypatch.setattr(synth_cvss_v2, "render_pair", stop_in_train)
+    with pytest.raises(KeyboardInterrupt):
+        synth_cvss_v2.build(tmp_path, train=8, dev=2, test=3, speakers=4, unseen_speakers=2, unseen_voices=1,
+                            mix=NO_KOKORO, seed=5, jobs=1)
+    assert {path.stem for path in tmp_path.glob("*.jsonl")} == {"test-seen-speakers", "test-unseen-speakers",
+                                                              "test-unseen-voices", "dev"}
+    assert len(read_manifest(tmp_path / "dev.jsonl", S2STRecord)) == 2
+
+
 def test_v2_plan_at_default_size_meets_the_corpus_goals(tmp_path):
     """The default plan (no synthesis): ≥ 3 families, ≥ 200 training speakers, ≥ 15 base voices, and every
     family in every test split."""

@@ -137,7 +137,7 @@ def run_s2st_demo(out_dir: Path, directory: Path | None = None, steps: int = 4) 
     try:
         scores = build_judge("asr", mel, recognizers=ASR_CHOICES["both"])(result.wave, ST_TARGET)
         heard, heard_pocketsphinx, moonshine_problem = scores["transcript"], scores["transcript_pocketsphinx"], None
-    except JudgeUnavailable as error:  # Moonshine cannot run on every CPU: pocketsphinx alone
+    except JudgeUnavailable as error:  # the Moonshine wheel is missing: pocketsphinx alone
         scores = build_judge("asr", mel, recognizers=ASR_CHOICES["pocketsphinx"])(result.wave, ST_TARGET)
         heard, heard_pocketsphinx, moonshine_problem = None, scores["transcript"], str(error)
     similarity = SpeakerSimilarity(mel)

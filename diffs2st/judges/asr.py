@@ -6,7 +6,9 @@
   language, so it judges English only. The wheel's Python `transcribe()` is broken (it names `ctypes.c_float_p`);
   we call the library's C function `moonshine_transcribe` through ctypes and free the text it returns, in a child
   process renewed every few dozen calls because the library leaks ~40 MB a call (`moonshine_child`). Its ONNX
-  Runtime sizes its own thread pool to the cores it may use: pin the caller to pin the judge.
+  Runtime sizes its own thread pool to the cores it may use: pin the caller to pin the judge. The library is built
+  with AVX-512 instructions; on a CPU without them the same model files run with the `onnxruntime` package in this
+  process (`moonshine_onnx`), chosen by ``runtime="auto"``.
 - **pocketsphinx en-us**: kept as a second column so numbers from before judges v2 stay comparable. Every utterance
   is decoded from a reset front end: the en-us model's feat.params turns on pocketsphinx's noise removal, whose
   noise estimate otherwise carries over from the previous utterance (12 of 60 synth-cvss clips changed WER when the
@@ -37,6 +39,7 @@ from .moonshine_child import read_exactly
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 MOONSHINE_SAMPLE_RATE = 16000  # the rate Moonshine's encoder was trained on (its own constant, not ours)
+MOONSHINE_RUNTIMES = ("auto", "library", "onnxruntime")
 
 RECOGNIZERS: Registry[type] = Registry("speech recognizer")
 
@@ -89,17 +92,24 @@ class MoonshineASR:
     """English transcription with Moonshine base-en. ``transcribe(wave)`` -> text with case and punctuation
     (normalise before scoring).
 
-    The model runs in a child process (`diffs2st.judges.moonshine_child`) that is replaced every ``recycle_every``
-    calls: the library leaks ~40 MB per call, and a fresh child gives that memory back (a start costs ~1 s, the
-    model load). The child inherits this process's CPU affinity, so pinning the caller pins the judge."""
+    ``runtime`` "library": the wheel's own C library, in a child process (`diffs2st.judges.moonshine_child`) that is
+    replaced every ``recycle_every`` calls: the library leaks ~40 MB per call, and a fresh child gives that memory
+    back (a start costs ~1 s, the model load). The child inherits this process's CPU affinity, so pinning the caller
+    pins the judge. "onnxruntime": the same model files run in this process by `moonshine_onnx.MoonshineOnnx`.
+    "auto" (default): the library where it runs (every published Moonshine number came from it), onnxruntime on a
+    CPU without AVX-512; after the first transcription ``runtime`` says which ran."""
 
-    def __init__(self, mel: MelConfig, recycle_every: int = 32) -> None:
+    def __init__(self, mel: MelConfig, recycle_every: int = 32, runtime: str = "auto") -> None:
         if recycle_every < 1:
             raise ValueError("recycle_every must be >= 1")
+        if runtime not in MOONSHINE_RUNTIMES:
+            raise ValueError(f"runtime must be one of {MOONSHINE_RUNTIMES}, got {runtime!r}")
         self.sample_rate = mel.sample_rate
         self.recycle_every = recycle_every
         self.folder = _moonshine_folder()
+        self.runtime = runtime  # "auto" until the first transcription settles it
         self._child: subprocess.Popen | None = None
+        self._onnx = None
         self._calls = 0
 
     def _start(self) -> subprocess.Popen:
@@ -109,9 +119,9 @@ class MoonshineASR:
         if read_exactly(child.stdout, 8) is None:  # the ready message, or the child died loading the model
             error = child.stderr.read().decode(errors="replace").strip().splitlines()
             if child.wait() == -signal.SIGILL:
-                raise JudgeUnavailable(f"the Moonshine judge cannot run on this CPU: {self.folder / 'libmoonshine.so'} "
-                                       f"uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); judge with "
-                                       "pocketsphinx here (--asr pocketsphinx)")
+                raise JudgeUnavailable(f"the Moonshine library cannot run on this CPU: {self.folder / 'libmoonshine.so'} "
+                                       f"uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); run its model "
+                                       "with onnxruntime instead (runtime='onnxruntime', what runtime='auto' picks)")
             raise JudgeUnavailable(f"the Moonshine judge did not start: {error[-1] if error else 'no message'}")
         return child
 
@@ -139,6 +149,14 @@ class MoonshineASR:
             wave = soxr.resample(wave, self.sample_rate, MOONSHINE_SAMPLE_RATE).astype(np.float32)
         if wave.size == 0:
             return ""
+        if self.runtime == "auto":
+            self.runtime = "onnxruntime" if library_problem(self.folder) else "library"
+        if self.runtime == "onnxruntime":
+            if self._onnx is None:
+                from .moonshine_onnx import MoonshineOnnx
+
+                self._onnx = MoonshineOnnx(self.folder / "models" / "base-en")
+            return self._onnx.transcribe(wave)
         if self._child is None or self._calls >= self.recycle_every:
             self.close()
             self._child, self._calls = self._start(), 0
@@ -165,12 +183,23 @@ def _avx_flags() -> str:
     return " ".join(sorted(f for f in flags.split(":", 1)[1].split() if f.startswith("avx"))) or "no AVX"
 
 
-@functools.lru_cache(maxsize=1)
-def moonshine_problem() -> str | None:
-    """Why the Moonshine judge cannot run here (its wheel missing, its library not loading on this CPU), or None
-    when it can: found once per process by starting its child."""
+@functools.lru_cache(maxsize=4)
+def library_problem(folder: Path) -> str | None:
+    """Why moonshine-cpp's own library cannot run here (it does not load, or dies of SIGILL on a CPU without
+    AVX-512), or None when it can: found once per process by starting its child."""
+    del folder  # the cache key: MoonshineASR finds the same folder again
     try:
-        MoonshineASR(DEFAULT_MEL)._start().communicate(timeout=60)  # closing its stdin ends it
+        MoonshineASR(DEFAULT_MEL, runtime="library")._start().communicate(timeout=60)  # closing its stdin ends it
+    except JudgeUnavailable as error:
+        return str(error)
+    return None
+
+
+def moonshine_problem() -> str | None:
+    """Why the Moonshine judge cannot run here (its wheel missing), or None when it can: with its own library, or
+    with onnxruntime (a dependency of ours) where that library cannot run."""
+    try:
+        _moonshine_folder()
     except JudgeUnavailable as error:
         return str(error)
     return None

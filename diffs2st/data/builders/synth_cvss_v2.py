@@ -33,6 +33,7 @@ from .runner import check_counts, check_out_dir, duration, finish_audio, run_job
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy",
           "dev-noisy")
 SYNTHESIZED = SPLITS[:-2]
+BUILD_ORDER = ("test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "dev", "train")  # the small first
 NOISY = {"test-noisy": "test-unseen-speakers", "dev-noisy": "dev"}  # noisy split -> the clean split it degrades
 NOISY_SEED_OFFSET = {"test-noisy": 0, "dev-noisy": 50021}  # apart while test < 50 021 records
 DEFAULT_MIX = {"espeak-ng": 0.45, "flite": 0.40, "kokoro": 0.15}
@@ -112,7 +113,7 @@ def plan(out_dir: Path, train: int, dev: int, test: int, speakers: int, unseen_s
     kinds = {"test-unseen-speakers": "unseen-speakers", "test-unseen-voices": "unseen-voices"}
     cache_dir = out_dir / CACHE
     jobs, start = [], 0
-    for split in ("test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "dev", "train"):
+    for split in BUILD_ORDER:
         pool = pools[kinds.get(split, "seen")]
         shares = heldout_mix if split == "test-unseen-voices" else mix
         families = [name for name, count in split_counts(sizes[split], shares).items() for _ in range(count)]
@@ -176,15 +177,15 @@ def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["de
     work, noisy = plan(out_dir, train, dev, test, speakers, unseen_speakers, unseen_voices, shares, seed)
     check_plan(work)
     started = time.perf_counter()
-    ran = run_jobs(render_pair, work, jobs, "synth-cvss v2", lambda j: (j.src_path, j.tgt_path))
-    ran += run_jobs(render_noisy, noisy, jobs, "synth-cvss v2 noisy splits", lambda j: (j.src_path,))
-    manifests = {}
-    for split in SYNTHESIZED:
-        records = [_record(j, out_dir) for j in work if j.split == split]
-        manifests[split] = write_manifest(out_dir / f"{split}.jsonl", records)
+    ran, manifests = 0, {}
+    for split in BUILD_ORDER:  # each manifest as soon as its split's audio is done: a long build is usable early
+        mine = [j for j in work if j.split == split]
+        ran += run_jobs(render_pair, mine, jobs, f"synth-cvss v2 {split}", lambda j: (j.src_path, j.tgt_path))
+        manifests[split] = write_manifest(out_dir / f"{split}.jsonl", [_record(j, out_dir) for j in mine])
     augmenter = Augmenter(NOISY_TEST, MelConfig().sample_rate)
     for split in NOISY:
         mine = [n for n in noisy if n.id.startswith(f"{split}-")]
+        ran += run_jobs(render_noisy, mine, jobs, f"synth-cvss v2 {split}", lambda j: (j.src_path,))
         manifests[split] = write_manifest(out_dir / f"{split}.jsonl",
                                           [_record(n.clean, out_dir, n.src_path, n.id) for n in mine])
         conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": augmenter.draw(n.seed)})
