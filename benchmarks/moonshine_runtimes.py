@@ -51,6 +51,7 @@ def main() -> int:
     waves = [load_audio(resolve_audio(args.manifest, r.tgt_audio), DEFAULT_MEL.sample_rate) for r in records]
     asr = MoonshineASR(DEFAULT_MEL, runtime="onnxruntime")
     library_error = library_problem(asr.folder)
+    said = library_error and library_error[0].upper() + library_error[1:]  # a sentence in the report
     runs = {"onnxruntime": transcribe_all(asr, waves, "onnxruntime")}
     if library_error is None:
         runs["library"] = transcribe_all(MoonshineASR(DEFAULT_MEL, runtime="library"), waves, "library")
@@ -88,9 +89,9 @@ def main() -> int:
     lines = [*report_heading("Moonshine base-en: onnxruntime vs its own library", command),
              f"{len(rows)} English target clips of `{args.manifest}`. "
              + ("The library runs on this CPU: both runtimes transcribed every clip." if library_error is None else
-                f"{library_error}. So onnxruntime's transcripts are compared with the per-clip WER the library "
+                f"{said}. So onnxruntime's transcripts are compared with the per-clip WER the library "
                 f"measured earlier on the same clips (`{args.stored_wer}`)." if stored is not None else
-                f"{library_error}: nothing to compare with."), ""]
+                f"{said}: nothing to compare with."), ""]
     if reference is not None:
         what = "identical transcripts" if reference == "library" else "equal per-clip WER"
         lines += [f"| voice family | clips | {what} |", "|---|---|---|"]
