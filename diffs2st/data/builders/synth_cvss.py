@@ -18,6 +18,7 @@ from ..text import generate_pairs
 from .runner import check_counts, check_out_dir, duration, finish_audio, run_jobs, write_corpus_info
 
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers")
+BUILD_ORDER = ("test-seen-speakers", "test-unseen-speakers", "dev", "train")  # the small splits first
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def plan(out_dir: Path, train: int, dev: int, test: int, speakers: int, unseen_s
     rng = random.Random(seed + 1)
     seen, unseen = sample_speakers(speakers, rng), sample_unseen_speakers(unseen_speakers, rng)
     jobs, start = [], 0
-    for split in ("test-seen-speakers", "test-unseen-speakers", "dev", "train"):
+    for split in BUILD_ORDER:
         voices = unseen if split == "test-unseen-speakers" else seen
         for index, pair in enumerate(pairs[start:start + sizes[split]]):
             speaker = voices[rng.randrange(len(voices))]
@@ -77,14 +78,15 @@ def build(out_dir: Path, train: int = 10000, dev: int = 500, test: int = 500, sp
     work = plan(out_dir, train, dev, test, speakers, unseen_speakers, seed)
     _check_disjoint(work)
     started = time.perf_counter()
-    ran = run_jobs(render_pair, work, jobs, "synth-cvss", lambda j: (j.src_path, j.tgt_path))
-    manifests = {}
-    for split in SPLITS:
+    ran, manifests = 0, {}
+    for split in BUILD_ORDER:  # each manifest as soon as its split's audio is done: a long build is usable early
+        mine = [j for j in work if j.split == split]
+        ran += run_jobs(render_pair, mine, jobs, f"synth-cvss {split}", lambda j: (j.src_path, j.tgt_path))
         records = [S2STRecord(
             id=j.id, speaker=j.speaker.id, src_audio=j.src_path.relative_to(out_dir).as_posix(), src_text=j.fr,
             tgt_text=j.en, src_lang="fr", tgt_lang="en", tgt_audio=j.tgt_path.relative_to(out_dir).as_posix(),
             src_duration=duration(j.src_path), tgt_duration=duration(j.tgt_path), speaker_spec=j.speaker.to_dict())
-            for j in work if j.split == split]
+            for j in mine]
         manifests[split] = write_manifest(out_dir / f"{split}.jsonl", records)
     counts = {split: sum(1 for j in work if j.split == split) for split in SPLITS}
     write_corpus_info(out_dir, "synth-cvss", {"train": train, "dev": dev, "test": test, "speakers": speakers,
