@@ -7,7 +7,7 @@ The English target clips of the first ``--limit`` records, transcribed by Moonsh
 (`diffs2st.judges.moonshine_onnx`) and, where the moonshine-cpp library runs on this CPU (it needs AVX-512), by the
 library too: equal transcripts, WER of each, wall-clock seconds of each. Where the library cannot run, ``--stored-wer``
 compares with per-clip WER the library measured earlier on the same clips (the "original (ceiling)" row of a
-`benchmarks/vocoders.py` report made on the same manifest and limit). Corpus audio is bit-identical across machines
+`benchmarks/vocoders.py` report, or a judges-v2 ceiling report, made on the same manifest). Corpus audio is bit-identical across machines
 for espeak-ng and flite, not for Kokoro (its int8 ONNX model's numerics vary by CPU), so the breakdown is by voice
 family. Writes moonshine_runtimes.{json,md}.
 """
@@ -38,12 +38,23 @@ def transcribe_all(asr: MoonshineASR, waves: list[np.ndarray], desc: str) -> tup
     return texts, time.perf_counter() - start
 
 
+def stored_clip_wer(report: dict) -> list[float]:
+    """Per-clip Moonshine WER of the reference clips from a `benchmarks/vocoders.py` report (its originals' row) or a
+    judges-v2 ceiling / `diffs2st eval --reference` report (per_utterance)."""
+    if "results" in report:
+        return report["results"]["original (ceiling)"]["clip_wer"]
+    if report.get("asr", ["moonshine"])[0] != "moonshine":
+        raise SystemExit("that report's first ASR judge is not Moonshine")
+    return [row["wer"] for row in report["per_utterance"]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, required=True, help="S2ST manifest (its English target clips)")
     parser.add_argument("--limit", type=int, default=100, help="first N records (0: all)")
     parser.add_argument("--stored-wer", type=Path, default=None,
-                        help="a vocoders.py report on the same manifest and limit: its originals' per-clip WER")
+                        help="a report that judged the same manifest's clips in order with the library: a "
+                             "vocoders.py report (its originals' row) or a ceiling / eval --reference report")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/judges/moonshine-runtimes"))
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -57,9 +68,10 @@ def main() -> int:
         runs["library"] = transcribe_all(MoonshineASR(DEFAULT_MEL, runtime="library"), waves, "library")
     stored = None
     if args.stored_wer is not None:
-        stored = json.loads(args.stored_wer.read_text())["results"]["original (ceiling)"]["clip_wer"]
-        if len(stored) != len(records):
-            raise SystemExit(f"{args.stored_wer} holds {len(stored)} clips, this run {len(records)}: use its limit")
+        stored = stored_clip_wer(json.loads(args.stored_wer.read_text()))
+        if len(stored) < len(records):
+            raise SystemExit(f"{args.stored_wer} holds {len(stored)} clips, this run {len(records)}: lower --limit")
+        stored = stored[:len(records)]
     rows = []
     for index, record in enumerate(records):
         row = {"id": record.id, "family": (record.speaker_spec or {}).get("family", "?")}
