@@ -1,15 +1,16 @@
 """Does Moonshine hear the same through onnxruntime as through its own library? (judges: `MoonshineASR(runtime=...)`)
 
-    python benchmarks/moonshine_runtimes.py --manifest corpora/synth-cvss-v2/test-unseen-voices.jsonl --limit 100 \
-        [--stored-wer docs/benchmarks/vocoders/v2-unseen-voices/vocoders.json] --out docs/benchmarks/judges/moonshine-runtimes
+    python benchmarks/moonshine_runtimes.py --manifest corpora/synth-cvss-v2/test-unseen-voices.jsonl \
+        --limit 100 [--stored-wer docs/benchmarks/vocoders/v2-unseen-voices/vocoders.json] \
+        --out docs/benchmarks/judges/moonshine-runtimes
 
 The English target clips of the first ``--limit`` records, transcribed by Moonshine base-en run with onnxruntime
 (`diffs2st.judges.moonshine_onnx`) and, where the moonshine-cpp library runs on this CPU (it needs AVX-512), by the
-library too: equal transcripts, WER of each, wall-clock seconds of each. Where the library cannot run, ``--stored-wer``
-compares with per-clip WER the library measured earlier on the same clips (the "original (ceiling)" row of a
-`benchmarks/vocoders.py` report, or a judges-v2 ceiling report, made on the same manifest). Corpus audio is bit-identical across machines
-for espeak-ng and flite, not for Kokoro (its int8 ONNX model's numerics vary by CPU), so the breakdown is by voice
-family. Writes moonshine_runtimes.{json,md}.
+library too: equal transcripts, WER of each, wall-clock seconds of each. Where the library cannot run,
+``--stored-wer`` compares with per-clip WER the library measured earlier on the same clips (the "original
+(ceiling)" row of a `benchmarks/vocoders.py` report, or a judges-v2 ceiling report, made on the same manifest).
+Corpus audio is bit-identical across machines for espeak-ng and flite, not for Kokoro (its int8 ONNX model's
+numerics vary by CPU), so the breakdown is by voice family. Writes moonshine_runtimes.{json,md}.
 """
 
 from __future__ import annotations

@@ -96,8 +96,8 @@ class MoonshineASR:
     replaced every ``recycle_every`` calls: the library leaks ~40 MB per call, and a fresh child gives that memory
     back (a start costs ~1 s, the model load). The child inherits this process's CPU affinity, so pinning the caller
     pins the judge. "onnxruntime": the same model files run in this process by `moonshine_onnx.MoonshineOnnx`.
-    "auto" (default): the library where it runs (every published Moonshine number came from it), onnxruntime on a
-    CPU without AVX-512; after the first transcription ``runtime`` says which ran."""
+    "auto" (default): the library where it runs (every published Moonshine number came from it), onnxruntime where
+    it cannot (a CPU without AVX-512); after the first transcription ``runtime`` says which ran."""
 
     def __init__(self, mel: MelConfig, recycle_every: int = 32, runtime: str = "auto") -> None:
         if recycle_every < 1:
@@ -119,8 +119,8 @@ class MoonshineASR:
         if read_exactly(child.stdout, 8) is None:  # the ready message, or the child died loading the model
             error = child.stderr.read().decode(errors="replace").strip().splitlines()
             if child.wait() == -signal.SIGILL:
-                raise JudgeUnavailable(f"the Moonshine library cannot run on this CPU: {self.folder / 'libmoonshine.so'} "
-                                       f"uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); run its model "
+                raise JudgeUnavailable(f"the Moonshine library cannot run on this CPU: "
+                                       f"{self.folder / 'libmoonshine.so'} uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); run its model "
                                        "with onnxruntime instead (runtime='onnxruntime', what runtime='auto' picks)")
             raise JudgeUnavailable(f"the Moonshine judge did not start: {error[-1] if error else 'no message'}")
         return child

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .asr import MOONSHINE_SAMPLE_RATE
+
 BEGIN_TOKEN, END_TOKEN = 1, 2
 TOKENS_PER_SECOND = 6  # the longest transcript decoded per second of audio
-SAMPLE_RATE = 16000
 WORD_START = "\u2581"
 
 
@@ -43,8 +44,8 @@ def read_vocabulary(path: Path) -> list[bytes]:
 
 
 class MoonshineOnnx:
-    """``transcribe(wave)`` for a mono float32 wave at 16 kHz -> text; ``threads`` sizes ONNX Runtime's pool
-    (default: the cores this process may use, as the library does)."""
+    """``transcribe(wave)`` for a mono float32 wave at MOONSHINE_SAMPLE_RATE -> text; ``threads`` sizes ONNX
+    Runtime's pool (default: the cores this process may use, as the library does)."""
 
     def __init__(self, models: Path, threads: int | None = None) -> None:
         import onnxruntime
@@ -69,7 +70,7 @@ class MoonshineOnnx:
         heads, width = self.cache_inputs[0].shape[1], self.cache_inputs[0].shape[3]
         cache = {i.name: np.zeros((1, heads, 0, width), np.float32) for i in self.cache_inputs}
         tokens = [BEGIN_TOKEN]
-        for step in range(int(wave.shape[1] / SAMPLE_RATE * TOKENS_PER_SECOND)):
+        for step in range(int(wave.shape[1] / MOONSHINE_SAMPLE_RATE * TOKENS_PER_SECOND)):
             logits, *present = self.decoder.run(None, {
                 "input_ids": np.array([[tokens[-1]]], np.int64), "encoder_hidden_states": states,
                 "use_cache_branch": np.array([step > 0]), **cache})
