@@ -10,7 +10,7 @@ library too: equal transcripts, WER of each, wall-clock seconds of each. Where t
 ``--stored-wer`` compares with per-clip WER the library measured earlier on the same clips (the "original
 (ceiling)" row of a `benchmarks/vocoders.py` report, or a judges-v2 ceiling report, made on the same manifest).
 Corpus audio is bit-identical across machines for espeak-ng and flite, not for Kokoro (its int8 ONNX model's
-numerics vary by CPU), so the breakdown is by voice family. Writes moonshine_runtimes.{json,md}.
+numerics vary by CPU), so the breakdown is by voice family (corpus v1's English is flite). Writes moonshine_runtimes.{json,md}.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def main() -> int:
         stored = stored[:len(records)]
     rows = []
     for index, record in enumerate(records):
-        row = {"id": record.id, "family": (record.speaker_spec or {}).get("family", "?")}
+        spec = record.speaker_spec or {}
+        row = {"id": record.id, "family": spec.get("family") or ("flite" if "flite_voice" in spec else "?")}
         for runtime, (texts, _) in runs.items():
             row[f"transcript_{runtime}"] = texts[index]
             row[f"wer_{runtime}"] = utterance_wer(texts[index], record.tgt_text)
