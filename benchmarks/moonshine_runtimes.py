@@ -10,7 +10,8 @@ library too: equal transcripts, WER of each, wall-clock seconds of each. Where t
 ``--stored-wer`` compares with per-clip WER the library measured earlier on the same clips (the "original
 (ceiling)" row of a `benchmarks/vocoders.py` report, or a judges-v2 ceiling report, made on the same manifest).
 Corpus audio is bit-identical across machines for espeak-ng and flite, not for Kokoro (its int8 ONNX model's
-numerics vary by CPU), so the breakdown is by voice family (corpus v1's English is flite). Writes moonshine_runtimes.{json,md}.
+numerics vary by CPU), so the breakdown is by voice family (corpus v1's English is flite). Writes
+moonshine_runtimes.{json,md}.
 """
 
 from __future__ import annotations

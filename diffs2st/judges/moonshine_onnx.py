@@ -8,7 +8,8 @@ cache from the encoder states, later steps reuse it), and stops at token 2 or af
 On the 100 test-unseen-voices clips the library judged for the vocoder report it gives the same per-clip WER on all
 44 espeak-ng clips (bit-identical audio across machines) and 52 of 56 Kokoro clips (whose audio is not): mean WER
 0.106 vs 0.105; on the 100 first corpus-v1 test-unseen-speakers clips (flite English) of the library's ceiling
-report, the same per-clip WER on 100/100 (`benchmarks/moonshine_runtimes.py`, docs/benchmarks/judges/moonshine-runtimes/).
+report, the same per-clip WER on 100/100 (`benchmarks/moonshine_runtimes.py`,
+docs/benchmarks/judges/moonshine-runtimes/).
 
 `tokenizer.bin` holds the vocabulary as length-prefixed byte strings in id order: a length byte below 128, or two
 bytes (low 7 bits first) for longer pieces. U+2581 marks a word start.
