@@ -18,6 +18,7 @@ def _run(args) -> int:
     from ..audio import DEFAULT_MEL
     from ..evaluation import evaluate, plan_items, rejudge_asr
     from ..judges import ASR_CHOICES
+    from ..judges.asr import moonshine_runtime
     from ..reports import markdown_table, write_report
 
     items = plan_items(args.kind, args.manifest, args.outputs, reference=args.reference, noisy=args.noisy,
@@ -39,8 +40,9 @@ def _run(args) -> int:
     else:
         summary, rows = evaluate(args.kind, items, DEFAULT_MEL, jobs=args.jobs, asr=args.asr, cache=args.cache)
     system = "reference (ceiling)" if args.reference else "noisy input" if args.noisy else str(args.outputs)
-    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system,
-            "asr": ASR_CHOICES["both" if args.rejudge_from else args.asr],
+    recognizers = ASR_CHOICES["both" if args.rejudge_from else args.asr]
+    meta = {"kind": args.kind, "manifest": str(args.manifest), "system": system, "asr": recognizers,
+            "moonshine_runtime": moonshine_runtime() if "moonshine" in recognizers else None,
             "command": args.command_line}
     paths = write_report(args.out, args.name, f"{args.kind} evaluation: {system}", summary, rows, meta, ceiling)
     print(markdown_table(summary, ceiling))

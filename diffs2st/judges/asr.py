@@ -195,6 +195,11 @@ def library_problem(folder: Path) -> str | None:
     return None
 
 
+def moonshine_runtime() -> str:
+    """The runtime ``MoonshineASR(runtime="auto")`` uses on this machine ("library" or "onnxruntime"), for reports."""
+    return "onnxruntime" if library_problem(_moonshine_folder()) else "library"
+
+
 def moonshine_problem() -> str | None:
     """Why the Moonshine judge cannot run here (its wheel missing), or None when it can: with its own library, or
     with onnxruntime (a dependency of ours) where that library cannot run."""
