@@ -63,7 +63,7 @@ def main() -> int:
     records = [r for r in read_manifest(args.manifest, S2STRecord) if r.tgt_audio][:args.limit or None]
     waves = [load_audio(resolve_audio(args.manifest, r.tgt_audio), DEFAULT_MEL.sample_rate) for r in records]
     asr = MoonshineASR(DEFAULT_MEL, runtime="onnxruntime")
-    library_error = library_problem(asr.folder)
+    library_error = library_problem()
     said = library_error and library_error[0].upper() + library_error[1:]  # a sentence in the report
     runs = {"onnxruntime": transcribe_all(asr, waves, "onnxruntime")}
     if library_error is None:

@@ -150,7 +150,7 @@ class MoonshineASR:
         if wave.size == 0:
             return ""
         if self.runtime == "auto":
-            self.runtime = "onnxruntime" if library_problem(self.folder) else "library"
+            self.runtime = moonshine_runtime()
         if self.runtime == "onnxruntime":
             if self._onnx is None:
                 from .moonshine_onnx import MoonshineOnnx
@@ -183,11 +183,10 @@ def _avx_flags() -> str:
     return " ".join(sorted(f for f in flags.split(":", 1)[1].split() if f.startswith("avx"))) or "no AVX"
 
 
-@functools.lru_cache(maxsize=4)
-def library_problem(folder: Path) -> str | None:
+@functools.lru_cache(maxsize=1)
+def library_problem() -> str | None:
     """Why moonshine-cpp's own library cannot run here (it does not load, or dies of SIGILL on a CPU without
     AVX-512), or None when it can: found once per process by starting its child."""
-    del folder  # the cache key: MoonshineASR finds the same folder again
     try:
         MoonshineASR(DEFAULT_MEL, runtime="library")._start().communicate(timeout=60)  # closing its stdin ends it
     except JudgeUnavailable as error:
@@ -197,7 +196,7 @@ def library_problem(folder: Path) -> str | None:
 
 def moonshine_runtime() -> str:
     """The runtime ``MoonshineASR(runtime="auto")`` uses on this machine ("library" or "onnxruntime"), for reports."""
-    return "onnxruntime" if library_problem(_moonshine_folder()) else "library"
+    return "onnxruntime" if library_problem() else "library"
 
 
 def moonshine_problem() -> str | None:

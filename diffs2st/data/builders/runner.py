@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ...audio import DEFAULT_MEL, MelConfig, normalize_loudness
 from ...audio.io import atomic_write_bytes
 from ...errors import DataError
+from ..manifest import S2STRecord, write_manifest
 
 
 def remove_stale_temporaries(folders: Sequence[Path]) -> int:
@@ -53,6 +54,28 @@ def run_jobs(function: Callable[[Any], None], jobs: Sequence[Any], workers: int,
             for _ in tqdm(pool.imap_unordered(function, pending, chunksize=4), total=len(pending), desc=desc):
                 pass
     return len(pending)
+
+
+def pair_record(job: Any, out_dir: Path, src_path: Path | None = None, uid: str | None = None) -> S2STRecord:
+    """The manifest record of a rendered French/English pair job (``id``, ``fr``, ``en``, ``speaker``, ``src_path``,
+    ``tgt_path``); ``src_path`` and ``uid`` stand in for the job's own (a degraded copy of its source)."""
+    src_path = src_path or job.src_path
+    return S2STRecord(id=uid or job.id, speaker=job.speaker.id, src_audio=src_path.relative_to(out_dir).as_posix(),
+                      src_text=job.fr, tgt_text=job.en, src_lang="fr", tgt_lang="en",
+                      tgt_audio=job.tgt_path.relative_to(out_dir).as_posix(), src_duration=duration(src_path),
+                      tgt_duration=duration(job.tgt_path), speaker_spec=job.speaker.to_dict())
+
+
+def render_pairs_by_split(render: Callable[[Any], None], jobs: Sequence[Any], order: Sequence[str], workers: int,
+                          desc: str, out_dir: Path) -> tuple[int, dict[str, Path]]:
+    """Render pair ``jobs`` split by split in ``order``, writing each split's manifest as soon as its audio is done
+    (a long build is usable before it ends); returns (how many ran, the manifest path of each split)."""
+    ran, manifests = 0, {}
+    for split in order:
+        mine = [job for job in jobs if job.split == split]
+        ran += run_jobs(render, mine, workers, f"{desc} {split}", lambda job: (job.src_path, job.tgt_path))
+        manifests[split] = write_manifest(out_dir / f"{split}.jsonl", [pair_record(job, out_dir) for job in mine])
+    return ran, manifests
 
 
 def _single_thread() -> None:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from ...audio import DEFAULT_MEL, save_audio
 from ...errors import DataError
-from ..manifest import S2STRecord, write_manifest
 from ..speakers import SpeakerSpec, sample_speakers, sample_unseen_speakers, speak_english, speak_french
 from ..text import generate_pairs
-from .runner import check_counts, check_out_dir, duration, finish_audio, run_jobs, write_corpus_info
+from .runner import check_counts, check_out_dir, finish_audio, render_pairs_by_split, write_corpus_info
 
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers")
 BUILD_ORDER = ("test-seen-speakers", "test-unseen-speakers", "dev", "train")  # the small splits first
@@ -78,16 +77,7 @@ def build(out_dir: Path, train: int = 10000, dev: int = 500, test: int = 500, sp
     work = plan(out_dir, train, dev, test, speakers, unseen_speakers, seed)
     _check_disjoint(work)
     started = time.perf_counter()
-    ran, manifests = 0, {}
-    for split in BUILD_ORDER:  # each manifest as soon as its split's audio is done: a long build is usable early
-        mine = [j for j in work if j.split == split]
-        ran += run_jobs(render_pair, mine, jobs, f"synth-cvss {split}", lambda j: (j.src_path, j.tgt_path))
-        records = [S2STRecord(
-            id=j.id, speaker=j.speaker.id, src_audio=j.src_path.relative_to(out_dir).as_posix(), src_text=j.fr,
-            tgt_text=j.en, src_lang="fr", tgt_lang="en", tgt_audio=j.tgt_path.relative_to(out_dir).as_posix(),
-            src_duration=duration(j.src_path), tgt_duration=duration(j.tgt_path), speaker_spec=j.speaker.to_dict())
-            for j in mine]
-        manifests[split] = write_manifest(out_dir / f"{split}.jsonl", records)
+    ran, manifests = render_pairs_by_split(render_pair, work, BUILD_ORDER, jobs, "synth-cvss", out_dir)
     counts = {split: sum(1 for j in work if j.split == split) for split in SPLITS}
     write_corpus_info(out_dir, "synth-cvss", {"train": train, "dev": dev, "test": test, "speakers": speakers,
                                               "unseen_speakers": unseen_speakers, "seed": seed, "jobs": jobs},

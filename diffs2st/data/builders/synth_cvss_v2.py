@@ -25,10 +25,11 @@ from ...audio import MelConfig, load_audio, save_audio
 from ...audio.io import atomic_write_bytes
 from ...errors import DataError
 from ..augment import NOISY_TEST, Augmenter
-from ..manifest import S2STRecord, write_manifest
+from ..manifest import write_manifest
 from ..text import generate_pairs
 from ..voices import FAMILIES, VoiceSpec, heldout_anchors, sample_voices, speak, split_counts
-from .runner import check_counts, check_out_dir, duration, finish_audio, run_jobs, write_corpus_info
+from .runner import (check_counts, check_out_dir, finish_audio, pair_record, render_pairs_by_split, run_jobs,
+                     write_corpus_info)
 
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy",
           "dev-noisy")
@@ -154,14 +155,6 @@ def check_plan(jobs: list[PairJob]) -> None:
         raise DataError("an unseen speaker also speaks in train")
 
 
-def _record(job: PairJob, out_dir: Path, src_path: Path | None = None, uid: str | None = None) -> S2STRecord:
-    src_path = src_path or job.src_path
-    return S2STRecord(id=uid or job.id, speaker=job.speaker.id, src_audio=src_path.relative_to(out_dir).as_posix(),
-                      src_text=job.fr, tgt_text=job.en, src_lang="fr", tgt_lang="en",
-                      tgt_audio=job.tgt_path.relative_to(out_dir).as_posix(), src_duration=duration(src_path),
-                      tgt_duration=duration(job.tgt_path), speaker_spec=job.speaker.to_dict())
-
-
 def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["dev"], test: int = DEFAULTS["test"],
           speakers: int = DEFAULTS["speakers"], unseen_speakers: int = DEFAULTS["unseen_speakers"],
           unseen_voices: int = DEFAULTS["unseen_voices"], mix: str | dict | None = None, seed: int = 0,
@@ -177,17 +170,13 @@ def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["de
     work, noisy = plan(out_dir, train, dev, test, speakers, unseen_speakers, unseen_voices, shares, seed)
     check_plan(work)
     started = time.perf_counter()
-    ran, manifests = 0, {}
-    for split in BUILD_ORDER:  # each manifest as soon as its split's audio is done: a long build is usable early
-        mine = [j for j in work if j.split == split]
-        ran += run_jobs(render_pair, mine, jobs, f"synth-cvss v2 {split}", lambda j: (j.src_path, j.tgt_path))
-        manifests[split] = write_manifest(out_dir / f"{split}.jsonl", [_record(j, out_dir) for j in mine])
+    ran, manifests = render_pairs_by_split(render_pair, work, BUILD_ORDER, jobs, "synth-cvss v2", out_dir)
     augmenter = Augmenter(NOISY_TEST, MelConfig().sample_rate)
     for split in NOISY:
         mine = [n for n in noisy if n.id.startswith(f"{split}-")]
         ran += run_jobs(render_noisy, mine, jobs, f"synth-cvss v2 {split}", lambda j: (j.src_path,))
         manifests[split] = write_manifest(out_dir / f"{split}.jsonl",
-                                          [_record(n.clean, out_dir, n.src_path, n.id) for n in mine])
+                                          [pair_record(n.clean, out_dir, n.src_path, n.id) for n in mine])
         conditions = [json.dumps({"id": n.id, "clean": n.clean.id, "seed": n.seed, "applied": augmenter.draw(n.seed)})
                       for n in mine]
         atomic_write_bytes(out_dir / f"{split}.conditions.jsonl", ("\n".join(conditions) + "\n").encode()
