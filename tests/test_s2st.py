@@ -377,3 +377,30 @@ def test_synthesizer_features_of_augmented_source_views(tmp_path):
     assert all(torch.equal(recomputed[i]["states"], examples[i]["states"]) for i in range(6))
     with pytest.raises(DataError, match="augmented_copies"):
         SynthesisExamples(dataclasses.replace(data, augment=None), translator, encoder)
+
+
+def test_synthesizer_family_weights_repeat_every_view_and_keep_the_cache(tmp_path):
+    """data.family_weights repeats a voice family's examples (clean and augmented views alike) without touching the
+    features: the same cache serves any weighting."""
+    from diffs2st.data.augment import AugmentConfig
+    from diffs2st.data.manifest import S2STRecord, read_manifest, write_manifest
+    from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, cache_key
+
+    manifest, translator, encoder = _toy_synthesis_corpus(tmp_path)
+    records = [dataclasses.replace(r, speaker_spec={"family": family, "base_voice": "v"})
+               for r, family in zip(read_manifest(manifest, S2STRecord), ("kokoro", "flite"))]
+    write_manifest(manifest, records)
+    noise_only = AugmentConfig(speed_probability=0.0, reverb_probability=0.0, bandlimit_probability=0.0,
+                               codec_probability=0.0, noise_probability=1.0, snr_db=(0.0, 5.0), pad_probability=0.0)
+    data = SynthesisDataConfig(train_manifest=str(manifest), translator=str(tmp_path / "st"),
+                               speaker_encoder=str(tmp_path / "spk"), cache=str(tmp_path / "features.safetensors"),
+                               progress=False, augment=noise_only, augmented_copies=1)
+    plain = SynthesisExamples(data, translator, encoder)
+    weighted_data = dataclasses.replace(data, family_weights={"kokoro": 3})
+    assert cache_key(weighted_data) == cache_key(data)
+    weighted = SynthesisExamples(weighted_data, translator, encoder)
+    assert len(plain) == 4 and len(weighted) == 8 and weighted.order == [0, 0, 0, 1, 2, 2, 2, 3]
+    for index, source in enumerate(weighted.order):
+        assert torch.equal(weighted[index]["speaker"], plain[source]["speaker"])
+    with pytest.raises(DataError, match="espeak-ng, which the manifest does not hold"):
+        SynthesisExamples(dataclasses.replace(data, family_weights={"espeak-ng": 2}), translator, encoder)

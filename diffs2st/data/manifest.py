@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, TypeVar
+from typing import Any, Iterable, Iterator, Mapping, Optional, TypeVar
 
 from ..audio.io import atomic_write_bytes
 from ..config import from_dict, to_dict
@@ -39,6 +39,18 @@ class S2STRecord:
     src_duration: Optional[float] = None
     tgt_duration: Optional[float] = None
     speaker_spec: Optional[dict[str, Any]] = None
+
+
+def weighted_order(records: list[S2STRecord], family_weights: Mapping[str, int]) -> list[int]:
+    """Record indices, each repeated by its voice family's weight (1 when the family is not named)."""
+    families = {speaker_voice(r.speaker_spec)[0] for r in records}
+    unknown = sorted(set(family_weights) - families)
+    if unknown:
+        raise DataError(f"family_weights names {', '.join(unknown)}, which the manifest does not hold "
+                        f"(its families: {', '.join(sorted(str(f) for f in families))})")
+    if any(not isinstance(w, int) or w < 1 for w in family_weights.values()):
+        raise DataError(f"family_weights must be whole numbers >= 1, got {dict(family_weights)}")
+    return [i for i, r in enumerate(records) for _ in range(family_weights.get(speaker_voice(r.speaker_spec)[0], 1))]
 
 
 @dataclass(frozen=True)

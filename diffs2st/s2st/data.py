@@ -37,7 +37,7 @@ from ..audio import load_audio, log_mel
 from ..audio.normalization import mel_statistics
 from ..checkpoint import load_model
 from ..data.augment import Augmenter, AugmentConfig
-from ..data.manifest import S2STRecord, read_manifest, resolve_audio
+from ..data.manifest import S2STRecord, read_manifest, resolve_audio, weighted_order
 from ..digests import checkpoint_sha256, file_sha256
 from ..errors import DataError
 from ..pretrained import bundled
@@ -64,6 +64,7 @@ class SynthesisDataConfig:
     augmented_copies: int = 0  # augmented views of every utterance besides the clean one
     augment_seed: int = 0
     pitch: bool = False  # also the targets' F0 per mel frame (for model.pitch)
+    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (translation.data)
 
 
 def load_frozen_parts(data: SynthesisDataConfig):
@@ -94,6 +95,12 @@ class SynthesisExamples(Dataset):
                 _write_cache(cache, tensors, key)
         self.items = _split(tensors)
         self.utterances = len(tensors["token_lengths"])  # the clean views come first
+        self.order = list(range(len(self.items)))
+        if data.family_weights:  # every view of a weighted family's utterance repeats (examples v * N + i)
+            records = read_manifest(data.train_manifest, S2STRecord)[:data.limit]
+            repeats = weighted_order(records, data.family_weights)
+            views = len(self.items) // self.utterances
+            self.order = [view * self.utterances + i for view in range(views) for i in repeats]
 
     @staticmethod
     def _compute(data: SynthesisDataConfig, translator, encoder) -> dict[str, torch.Tensor]:
@@ -146,10 +153,10 @@ class SynthesisExamples(Dataset):
         return tensors
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.order)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.items[index]
+        return self.items[self.order[index]]
 
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std of the target log-mels (every frame of every utterance)."""
@@ -205,7 +212,8 @@ def cache_key(data: SynthesisDataConfig) -> str:
     if not Path(data.train_manifest).is_file():
         raise DataError(f"manifest {data.train_manifest} does not exist")
     settings = {k: v for k, v in asdict(data).items()
-                if k not in ("cache", "progress", "batch_size", "train_manifest", "translator", "speaker_encoder")}
+                if k not in ("cache", "progress", "batch_size", "train_manifest", "translator", "speaker_encoder",
+                             "family_weights")}
     return json.dumps({"settings": settings, "manifest": file_sha256(data.train_manifest),
                        "translator": checkpoint_sha256(data.translator),
                        "speaker_encoder": checkpoint_sha256(data.speaker_encoder)}, sort_keys=True)

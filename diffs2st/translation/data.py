@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ..audio import MelConfig, load_audio, log_mel, pad_mels
 from ..audio.normalization import mel_statistics
 from ..data.augment import Augmenter, AugmentConfig
-from ..data.manifest import S2STRecord, read_manifest, resolve_audio, speaker_voice
+from ..data.manifest import S2STRecord, read_manifest, resolve_audio, weighted_order
 from ..errors import DataError
 from .tokenizer import CharTokenizer
 
@@ -65,18 +65,6 @@ class SourceMels(Dataset):
     def statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-bin mean and std over every frame of every utterance (utterances differ in length: one long one)."""
         return mel_statistics(torch.cat(self.mels, dim=1)[None])
-
-
-def weighted_order(records: list[S2STRecord], family_weights: Mapping[str, int]) -> list[int]:
-    """Record indices, each repeated by its voice family's weight (1 when the family is not named)."""
-    families = {speaker_voice(r.speaker_spec)[0] for r in records}
-    unknown = sorted(set(family_weights) - families)
-    if unknown:
-        raise DataError(f"family_weights names {', '.join(unknown)}, which the manifest does not hold "
-                        f"(its families: {', '.join(sorted(str(f) for f in families))})")
-    if any(not isinstance(w, int) or w < 1 for w in family_weights.values()):
-        raise DataError(f"family_weights must be whole numbers >= 1, got {dict(family_weights)}")
-    return [i for i, r in enumerate(records) for _ in range(family_weights.get(speaker_voice(r.speaker_spec)[0], 1))]
 
 
 class TranslationCollate:
