@@ -1,0 +1,94 @@
+"""A quick dev screen: Moonshine ASR-BLEU per voice family of S2ST output folders, and nothing else.
+
+    python benchmarks/asr_screen.py corpora/synth-cvss-v2/dev-200.jsonl --outputs out/dev/A out/dev/B \
+        --out docs/benchmarks/s2st/pitch-experiment/screen
+
+For choosing settings or checkpoints on a dev split: the ASR-BLEU, WER and family breakdown of
+`diffs2st eval s2st --asr moonshine` (the same judge, normaliser and corpus BLEU), without the similarity, pitch and
+DNSMOS judges that make a full report three times slower. Each folder's transcripts are kept in
+``<folder>/asr_screen.jsonl`` as they are made (keyed by record and output bytes), so a stopped screen resumes and a
+second screen of the same folder costs nothing. Writes asr_screen.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from diffs2st.audio import DEFAULT_MEL, load_audio
+from diffs2st.data.manifest import S2STRecord, read_manifest, speaker_voice
+from diffs2st.digests import file_sha256
+from diffs2st.judges.asr import MoonshineASR
+from diffs2st.judges.text import text_scores
+from diffs2st.reports import report_heading, write_json, write_markdown
+
+
+def transcripts(asr: MoonshineASR, records: list[S2STRecord], folder: Path) -> list[str]:
+    """Moonshine's transcript of ``folder/<id>.wav`` for each record, reusing those kept in asr_screen.jsonl."""
+    kept_path = folder / "asr_screen.jsonl"
+    kept = {}
+    if kept_path.is_file():
+        for line in kept_path.read_text().splitlines():
+            row = json.loads(line)
+            kept[(row["id"], row["sha256"])] = row["transcript"]
+    texts = []
+    with open(kept_path, "a") as handle:
+        for record in tqdm(records, desc=folder.name, leave=False):
+            wav = folder / f"{record.id}.wav"
+            if not wav.is_file():
+                raise SystemExit(f"{wav} is missing: translate the whole manifest first")
+            key = (record.id, file_sha256(wav))
+            if key not in kept:
+                kept[key] = asr.transcribe(load_audio(wav, DEFAULT_MEL.sample_rate))
+                handle.write(json.dumps({"id": key[0], "sha256": key[1], "transcript": kept[key]}) + "\n")
+                handle.flush()
+            texts.append(kept[key])
+    return texts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("manifest", type=Path, help="S2ST manifest the outputs translate")
+    parser.add_argument("--outputs", nargs="+", type=Path, required=True, help="folders of <id>.wav outputs")
+    parser.add_argument("--out", type=Path, required=True, help="report folder")
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    records = read_manifest(args.manifest, S2STRecord)
+    asr = MoonshineASR(DEFAULT_MEL)
+    families: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        families["all"].append(index)
+        families[speaker_voice(record.speaker_spec)[0] or "?"].append(index)
+    results = []
+    for folder in args.outputs:
+        texts = transcripts(asr, records, folder)
+        row = {"outputs": str(folder)}
+        for family, indices in families.items():
+            scores = text_scores([texts[i] for i in indices], [records[i].tgt_text for i in indices])
+            row[family] = {"asr_bleu": scores["bleu"], "asr_wer": scores["wer"], "utterances": len(indices)}
+        results.append(row)
+        print(folder, {family: round(row[family]["asr_bleu"], 1) for family in families}, flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "asr_screen.json", {"command": command, "manifest": str(args.manifest),
+                                              "judge": "moonshine", "moonshine_runtime": asr.runtime,
+                                              "results": results})
+    names = list(families)
+    lines = [*report_heading("ASR screen: Moonshine ASR-BLEU per voice family", command),
+             f"{len(records)} records of `{args.manifest}`; Moonshine base-en ({asr.runtime}). ASR-BLEU (ASR WER).",
+             "", "| outputs | " + " | ".join(f"{name} ({len(families[name])})" for name in names) + " |",
+             "|---|" + "---|" * len(names)]
+    lines += [f"| `{row['outputs']}` | " + " | ".join(f"{row[name]['asr_bleu']:.1f} ({row[name]['asr_wer']:.3f})"
+                                                      for name in names) + " |" for row in results]
+    write_markdown(args.out / "asr_screen.md", [*lines, ""])
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
