@@ -64,7 +64,7 @@ class SynthesisDataConfig:
     augmented_copies: int = 0  # augmented views of every utterance besides the clean one
     augment_seed: int = 0
     pitch: bool = False  # also the targets' F0 per mel frame (for model.pitch)
-    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (translation.data)
+    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (data.manifest.weighted_order)
 
 
 def load_frozen_parts(data: SynthesisDataConfig):

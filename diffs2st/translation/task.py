@@ -24,7 +24,7 @@ class TranslationDataConfig:
     augment: Optional[AugmentConfig] = None  # waveform augmentation of the source (data.augment)
     augmented_copies: int = 0  # augmented views of every utterance besides the clean one (translation.data)
     augment_seed: int = 0
-    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (translation.data)
+    family_weights: Optional[dict[str, int]] = None  # repeat a voice family's utterances (data.manifest.weighted_order)
 
 
 @TASKS.register("speech-translation")
