@@ -16,16 +16,15 @@ import argparse
 import json
 import shlex
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from tqdm import tqdm
 
 from diffs2st.audio import DEFAULT_MEL, load_audio
-from diffs2st.data.manifest import S2STRecord, read_manifest, speaker_voice
+from diffs2st.data.manifest import S2STRecord, read_manifest
 from diffs2st.digests import file_sha256
-from diffs2st.judges.asr import MoonshineASR
-from diffs2st.judges.text import text_scores
+from diffs2st.evaluation import asr_summary, rows_by_family, voice_label
+from diffs2st.judges.asr import MoonshineASR, moonshine_runtime
 from diffs2st.reports import report_heading, write_json, write_markdown
 
 
@@ -61,27 +60,26 @@ def main() -> int:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     records = read_manifest(args.manifest, S2STRecord)
     asr = MoonshineASR(DEFAULT_MEL)
-    families: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        families["all"].append(index)
-        families[speaker_voice(record.speaker_spec)[0] or "?"].append(index)
     results = []
-    for folder in args.outputs:
-        texts = transcripts(asr, records, folder)
+    for folder in args.outputs:  # rows as `diffs2st eval s2st` makes them, scored by its own summaries
+        rows = [{"voice": voice_label(record), "transcript": text, "reference": record.tgt_text}
+                for record, text in zip(records, transcripts(asr, records, folder))]
+        groups = {"all": rows, **rows_by_family(rows)}
         row = {"outputs": str(folder)}
-        for family, indices in families.items():
-            scores = text_scores([texts[i] for i in indices], [records[i].tgt_text for i in indices])
-            row[family] = {"asr_bleu": scores["bleu"], "asr_wer": scores["wer"], "utterances": len(indices)}
+        for name, mine in groups.items():
+            summary = asr_summary(mine, ("bleu", "wer"))
+            row[name] = {"asr_bleu": summary["asr_bleu"], "asr_wer": summary["asr_wer"], "utterances": len(mine)}
         results.append(row)
-        print(folder, {family: round(row[family]["asr_bleu"], 1) for family in families}, flush=True)
+        print(folder, {name: round(row[name]["asr_bleu"], 1) for name in groups}, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "asr_screen.json", {"command": command, "manifest": str(args.manifest),
-                                              "judge": "moonshine", "moonshine_runtime": asr.runtime,
+                                              "judge": "moonshine", "moonshine_runtime": moonshine_runtime(),
                                               "results": results})
-    names = list(families)
+    names = [name for name in results[0] if name != "outputs"]
     lines = [*report_heading("ASR screen: Moonshine ASR-BLEU per voice family", command),
-             f"{len(records)} records of `{args.manifest}`; Moonshine base-en ({asr.runtime}). ASR-BLEU (ASR WER).",
-             "", "| outputs | " + " | ".join(f"{name} ({len(families[name])})" for name in names) + " |",
+             f"{len(records)} records of `{args.manifest}`; Moonshine base-en ({moonshine_runtime()}). "
+             "ASR-BLEU (ASR WER).",
+             "", "| outputs | " + " | ".join(f"{name} ({results[0][name]['utterances']})" for name in names) + " |",
              "|---|" + "---|" * len(names)]
     lines += [f"| `{row['outputs']}` | " + " | ".join(f"{row[name]['asr_bleu']:.1f} ({row[name]['asr_wer']:.3f})"
                                                       for name in names) + " |" for row in results]

@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from diffs2st.checkpoint import load_checkpoint
-from diffs2st.data.manifest import S2STRecord, read_manifest, speaker_voice
+from diffs2st.data.manifest import S2STRecord, read_manifest
+from diffs2st.evaluation import rows_by_family, voice_label
 from diffs2st.reports import report_heading, write_json, write_markdown
 from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, collate_synthesis, load_frozen_parts
 from diffs2st.s2st.synthesizer import AcousticSynthesizer
@@ -35,13 +35,13 @@ BATCH = 16
 
 def held_out_losses(model: AcousticSynthesizer, examples: SynthesisExamples, indices: list[int]) -> dict[str, float]:
     """Mean of each loss term over batches of ``indices`` (eval mode; batch b's noise seeded by b)."""
-    sums: dict[str, float] = defaultdict(float)
+    sums: dict[str, float] = {}
     batches = [indices[start:start + BATCH] for start in range(0, len(indices), BATCH)]
     with torch.no_grad():
         for number, batch in enumerate(batches):
             torch.manual_seed(number)
             for name, value in model.loss(collate_synthesis([examples[i] for i in batch])).items():
-                sums[name] += float(value) * len(batch)
+                sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
     return {name: total / len(indices) for name, total in sums.items()}
 
 
@@ -68,10 +68,10 @@ def main() -> int:
                                    speaker_encoder=args.speaker_encoder, pitch=pitch,
                                    cache=str(args.cache_dir / f"{manifest.stem}.safetensors"))
         examples = SynthesisExamples(data, *load_frozen_parts(data))
-        groups: dict[str, list[int]] = defaultdict(list)
-        for index, record in enumerate(read_manifest(manifest, S2STRecord)):
-            groups["all"].append(index)
-            groups[speaker_voice(record.speaker_spec)[0] or "?"].append(index)
+        rows = [{"voice": voice_label(record), "index": index}
+                for index, record in enumerate(read_manifest(manifest, S2STRecord))]
+        groups = {group: [row["index"] for row in mine]
+                  for group, mine in {"all": rows, **rows_by_family(rows)}.items()}
         for name, model in tqdm(models.items(), desc=manifest.name, leave=False):
             for group, indices in groups.items():
                 results.append({"manifest": str(manifest), "checkpoint": name, "family": group,

@@ -62,9 +62,9 @@ def register(subparsers) -> None:
     parser.add_argument("--name", default="report", help="report file name (without extension)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the judges")
     parser.add_argument("--rejudge-from", metavar="REPORT.json",
-                        help="s2st/vocoder: a stored report of the same outputs made under the pocketsphinx-only judge; "
-                             "run only Moonshine and carry every other score over (pocketsphinx's transcript becomes "
-                             "its second column)")
+                        help="s2st/vocoder: a stored report of the same outputs made under the pocketsphinx-only "
+                             "judge; run only Moonshine and carry every other score over (pocketsphinx's "
+                             "transcript becomes its second column)")
     parser.add_argument("--asr", choices=ASR_NAMES, default=DEFAULT_ASR,
                         help="English ASR judge(s): Moonshine base-en, pocketsphinx, or both (Moonshine first: its "
                              "scores are the unsuffixed ones, pocketsphinx's carry _pocketsphinx)")

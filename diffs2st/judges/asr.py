@@ -120,8 +120,9 @@ class MoonshineASR:
             error = child.stderr.read().decode(errors="replace").strip().splitlines()
             if child.wait() == -signal.SIGILL:
                 raise JudgeUnavailable(f"the Moonshine library cannot run on this CPU: "
-                                       f"{self.folder / 'libmoonshine.so'} uses AVX-512 instructions (this CPU's flags: {_avx_flags()}); run its model "
-                                       "with onnxruntime instead (runtime='onnxruntime', what runtime='auto' picks)")
+                                       f"{self.folder / 'libmoonshine.so'} uses AVX-512 instructions (this CPU's "
+                                       f"flags: {_avx_flags()}); run its model with onnxruntime instead "
+                                       "(runtime='onnxruntime', what runtime='auto' picks)")
             raise JudgeUnavailable(f"the Moonshine judge did not start: {error[-1] if error else 'no message'}")
         return child
 

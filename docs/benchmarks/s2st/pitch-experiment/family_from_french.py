@@ -61,19 +61,19 @@ def main() -> int:
         test = embed(encoder, waves)
         nearest = np.argmax(test @ train.T, axis=1)
         majority = max(np.mean(family == f) for f in FAMILIES)
-        print(f"{manifest}: {len(family)} records, speakers seen in train {np.mean(np.isin(speaker, train_speaker)):.0%}"
-              f"; flite vs espeak-ng from the French embedding: logistic regression "
-              f"{classifier.score(test, family):.1%}, nearest training clip {np.mean(train_family[nearest] == family):.1%}"
-              f", majority class {majority:.1%}")
+        seen = np.mean(np.isin(speaker, train_speaker))
+        print(f"{manifest}: {len(family)} records, speakers seen in train {seen:.0%}; flite vs espeak-ng from the "
+              f"French embedding: logistic regression {classifier.score(test, family):.1%}, nearest training clip "
+              f"{np.mean(train_family[nearest] == family):.1%}, majority class {majority:.1%}")
     sentences = [r.src_text for r in read_manifest(args.test[0], S2STRecord)][:args.sentences]
     vectors = np.concatenate([embed(encoder, [tts.espeak(s, "fr", v, 140) for s in sentences]) for v in args.variants])
     labels = np.repeat(args.variants, len(sentences))
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -np.inf)
     same = labels[np.argmax(similarity, axis=1)] == labels
-    print(f"raw espeak-ng French, {len(sentences)} sentences x {len(args.variants)} variants: nearest other clip is the "
-          f"same variant {same.mean():.1%} (" + ", ".join(f"{v} {same[labels == v].mean():.0%}" for v in args.variants)
-          + ")")
+    per_variant = ", ".join(f"{v} {same[labels == v].mean():.0%}" for v in args.variants)
+    print(f"raw espeak-ng French, {len(sentences)} sentences x {len(args.variants)} variants: nearest other clip is "
+          f"the same variant {same.mean():.1%} ({per_variant})")
     return 0
 
 
