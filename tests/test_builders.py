@@ -101,6 +101,26 @@ def test_cvss_resumes_after_an_interruption(small_cvss, tmp_path, monkeypatch):
     assert rendered == []
 
 
+def test_jobs_whose_plan_changed_lose_their_outputs_and_unrecorded_audio_is_refused(tmp_path):
+    from diffs2st.data.builders.runner import PLAN_FILE, job_digest, refresh_changed_jobs
+
+    outputs = {uid: (tmp_path / f"{uid}.fr.wav", tmp_path / f"{uid}.en.wav") for uid in ("a", "b", "c")}
+    plan = {uid: (job_digest(uid, {"voice": "m1"}), paths) for uid, paths in outputs.items()}
+    assert refresh_changed_jobs(tmp_path, plan) == 0 and (tmp_path / PLAN_FILE).is_file()  # a new folder
+    for paths in outputs.values():
+        for path in paths:
+            path.write_bytes(b"audio")
+    assert refresh_changed_jobs(tmp_path, plan) == 0 and all(p.is_file() for ps in outputs.values() for p in ps)
+    plan["b"] = (job_digest("b", {"voice": "m2"}), outputs["b"])  # b's speaker now has another voice
+    assert refresh_changed_jobs(tmp_path, plan) == 1
+    assert [p.is_file() for ps in outputs.values() for p in ps] == [True, True, False, False, True, True]
+    assert refresh_changed_jobs(tmp_path, plan) == 0  # the new plan is recorded
+    (tmp_path / PLAN_FILE).unlink()  # audio whose plan nobody recorded
+    with pytest.raises(DataError, match="did not record its plan"):
+        refresh_changed_jobs(tmp_path, plan)
+    assert (tmp_path / "a.fr.wav").is_file()  # refused, nothing deleted
+
+
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
     assert main(["data", "build", "synth-cvss", "--out", str(tmp_path / "x"), "--train", "-3"]) == 2
     assert "--train must not be negative" in capsys.readouterr().err

@@ -17,8 +17,8 @@ from diffs2st.data.augment import NOISY_TEST, AugmentConfig, Augmenter
 from diffs2st.data.builders import synth_cvss_v2
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
 from diffs2st.data.tts import flite
-from diffs2st.data.voices import (FAMILIES, VoiceSpec, heldout_anchors, sample_voices, speak, spec_from_dict,
-                                  split_counts)
+from diffs2st.data.voices import (ESPEAK_VARIANTS, FAMILIES, FLITE_VOICES, VoiceSpec, heldout_anchors,
+                                  sample_voices, speak, spec_from_dict, split_counts)
 from diffs2st.errors import ConfigError, DataError
 
 SR = 16000
@@ -43,6 +43,8 @@ def test_every_family_is_registered_with_base_voices_and_heldout_voices_never_tr
     assert blends and all(abs(sum(w for _, w in s.blend) - 1) < 1e-6 for s in blends)
     for spec in seen[:5] + held[:3]:
         assert spec_from_dict(spec.to_dict()) == spec
+    flite_french = {french for _, french in FLITE_VOICES.values()}  # no French clip shared by two English families
+    assert len(flite_french) == len(FLITE_VOICES) and not flite_french & set(ESPEAK_VARIANTS)
     with pytest.raises(ConfigError, match="no base voice"):
         VoiceSpec("x", "flite", "m", "m3", "m3")
     with pytest.raises(ConfigError, match="holds no voice out"):
@@ -169,6 +171,34 @@ def test_v2_same_seed_same_bytes_other_seed_other_plan(tiny_v2, tmp_path):
     assert digest(tiny_v2 / "a") == digest(tmp_path / "b")
     plan = synth_cvss_v2.plan(tmp_path, 8, 2, 3, 4, 2, 1, NO_KOKORO, seed=6)[0]
     assert [j.fr for j in plan] != [j.fr for j in synth_cvss_v2.plan(tmp_path, 8, 2, 3, 4, 2, 1, NO_KOKORO, 5)[0]]
+
+
+@pytest.mark.slow
+def test_v2_renders_again_only_the_records_whose_voices_changed(tiny_v2, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_v2 / "a", copy)
+    before = digest(copy)
+    flite_family = FAMILIES.get("flite")  # flite speakers' French said by other espeak-ng variants
+    monkeypatch.setattr(flite_family, "bases", {name: dataclasses.replace(voice, french="m8" if voice.gender == "m"
+                                                                          else "f5")
+                                                for name, voice in flite_family.bases.items()})
+    rendered = []
+    render_pair = synth_cvss_v2.render_pair
+    monkeypatch.setattr(synth_cvss_v2, "render_pair", lambda job: (rendered.append(job.id), render_pair(job)))
+    synth_cvss_v2.build(copy, train=8, dev=2, test=3, speakers=4, unseen_speakers=2, unseen_voices=1,
+                        mix=NO_KOKORO, seed=5, jobs=1)
+    records = {r.id: r for split in synth_cvss_v2.SYNTHESIZED
+               for r in read_manifest(copy / f"{split}.jsonl", S2STRecord)}
+    flite_ids = {uid for uid, r in records.items() if r.speaker_spec["family"] == "flite"}
+    assert flite_ids and sorted(rendered) == sorted(flite_ids)
+    assert {records[uid].speaker_spec["french_voice"] for uid in flite_ids} <= {"m8", "f5"}
+    after = digest(copy)
+    changed = {path for path in before if before[path] != after[path]}
+    assert {path.split("/")[-1].split(".")[0] for path in changed if path.endswith(".fr.wav")} >= flite_ids
+    assert not any(path.endswith(".wav") and path.split("/")[-1].split(".")[0] not in flite_ids
+                   and "noisy" not in path for path in changed)
 
 
 @pytest.mark.slow

@@ -3,11 +3,14 @@
 A builder first makes a PLAN: a list of jobs, each holding every random choice already made from the seed and the
 paths it writes. `run_jobs` then skips jobs whose outputs all exist (resume), removes temporary files a killed run
 left behind, and runs the rest in a process pool with a progress bar. Outputs are written through temporary files and
-renames (`save_audio`), so a file that exists is complete.
+renames (`save_audio`), so a file that exists is complete. A builder that records its plan (`refresh_changed_jobs`,
+``OUT/plan.json``: a digest of every job) also renders again the jobs whose choices changed since their files were
+written (a new voice table, say), so a resumed build never mixes two plans.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -54,6 +57,44 @@ def run_jobs(function: Callable[[Any], None], jobs: Sequence[Any], workers: int,
             for _ in tqdm(pool.imap_unordered(function, pending, chunksize=4), total=len(pending), desc=desc):
                 pass
     return len(pending)
+
+
+PLAN_FILE = "plan.json"
+
+
+def job_digest(*choices: Any) -> str:
+    """A job's choices (text, speaker spec, seed...) as a short digest; JSON-serialisable values only."""
+    text = json.dumps(choices, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def refresh_changed_jobs(out_dir: Path, jobs: dict[str, tuple[str, Sequence[Path]]]) -> int:
+    """Delete the outputs of every job whose digest differs from the one ``OUT/plan.json`` recorded when they were
+    rendered, or that it did not record (``jobs``: id -> (digest, output paths)), then record the current plan;
+    returns how many jobs had outputs deleted.
+
+    A folder holding audio but no plan.json was built before plans were recorded: what its files say cannot be
+    checked, so it is refused (build in a new folder) rather than silently mixed with the current plan."""
+    path = out_dir / PLAN_FILE
+    if path.is_file():
+        try:
+            recorded = json.loads(path.read_text())["jobs"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{path} is not a plan this builder wrote ({error}); delete it only together with "
+                            "the audio it describes") from None
+    elif any(out_dir.rglob("*.wav")):
+        raise DataError(f"{out_dir} holds audio from a build that did not record its plan ({PLAN_FILE}), so it "
+                        "cannot be checked against the current plan: build into a new folder")
+    else:
+        recorded = {}
+    changed = [uid for uid, (digest, outputs) in jobs.items()
+               if recorded.get(uid) != digest and any(output.exists() for output in outputs)]
+    for uid in changed:
+        for output in jobs[uid][1]:
+            output.unlink(missing_ok=True)
+    atomic_write_bytes(path, (json.dumps({"jobs": {uid: digest for uid, (digest, _) in sorted(jobs.items())}},
+                                         indent=0) + "\n").encode())
+    return len(changed)
 
 
 def pair_record(job: Any, out_dir: Path, src_path: Path | None = None, uid: str | None = None) -> S2STRecord:

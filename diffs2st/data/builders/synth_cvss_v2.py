@@ -28,8 +28,8 @@ from ..augment import NOISY_TEST, Augmenter
 from ..manifest import write_manifest
 from ..text import generate_pairs
 from ..voices import FAMILIES, VoiceSpec, heldout_anchors, sample_voices, speak, split_counts
-from .runner import (check_counts, check_out_dir, finish_audio, pair_record, render_pairs_by_split, run_jobs,
-                     write_corpus_info)
+from .runner import (check_counts, check_out_dir, finish_audio, job_digest, pair_record, refresh_changed_jobs,
+                     render_pairs_by_split, run_jobs, write_corpus_info)
 
 SPLITS = ("train", "dev", "test-seen-speakers", "test-unseen-speakers", "test-unseen-voices", "test-noisy",
           "dev-noisy")
@@ -135,6 +135,14 @@ def plan(out_dir: Path, train: int, dev: int, test: int, speakers: int, unseen_s
     return jobs, noisy
 
 
+def plan_digests(jobs: list[PairJob], noisy: list[NoisyJob]) -> dict[str, tuple[str, tuple[Path, ...]]]:
+    """id -> (digest of every choice that shapes the job's audio, its outputs), for `refresh_changed_jobs`; a noisy
+    job's digest holds its clean pair's, so a re-rendered source is degraded again."""
+    pairs = {j.id: (job_digest(j.fr, j.en, j.speaker.to_dict()), (j.src_path, j.tgt_path)) for j in jobs}
+    pairs.update({n.id: (job_digest(pairs[n.clean.id][0], n.seed), (n.src_path,)) for n in noisy})
+    return pairs
+
+
 def check_plan(jobs: list[PairJob]) -> None:
     """No dev/test sentence in train; no held-out base voice among the training speakers; unseen speakers unseen."""
     train = [j for j in jobs if j.split == "train"]
@@ -169,6 +177,10 @@ def build(out_dir: Path, train: int = DEFAULTS["train"], dev: int = DEFAULTS["de
     out_dir = check_out_dir(out_dir)
     work, noisy = plan(out_dir, train, dev, test, speakers, unseen_speakers, unseen_voices, shares, seed)
     check_plan(work)
+    changed = refresh_changed_jobs(out_dir, plan_digests(work, noisy))
+    if changed:
+        print(f"synth-cvss v2: {changed} planned records changed since their audio was rendered (plan.json); "
+              "rendering them again", flush=True)
     started = time.perf_counter()
     ran, manifests = render_pairs_by_split(render_pair, work, BUILD_ORDER, jobs, "synth-cvss v2", out_dir)
     augmenter = Augmenter(NOISY_TEST, MelConfig().sample_rate)
