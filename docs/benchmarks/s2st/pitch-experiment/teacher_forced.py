@@ -1,0 +1,52 @@
+"""Run d's synthesizer on teacher-forced inputs: the reference English tokens and the speech translator's states
+when it is fed them (the features training reads), instead of the translator's own greedy decoding. Same
+synthesizer, speaker embedding, sampler (4 steps, temperature 0.1, voice guidance 1.0) and vocoder as
+`diffs2st translate`. If these outputs are much more intelligible than the translated ones, the gap is in the
+translation; if not, it is in synthesis.
+
+    python docs/benchmarks/s2st/pitch-experiment/teacher_forced.py out/bundles/d2000 out/dev/d2000-tf
+    python benchmarks/asr_screen.py corpora/synth-cvss-v2/dev-200.jsonl --outputs out/dev/d2000 out/dev/d2000-tf \
+        --out docs/benchmarks/s2st/pitch-experiment/teacher-forced
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from diffs2st.audio import save_audio
+from diffs2st.data.manifest import S2STRecord, read_manifest
+from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, load_frozen_parts
+from diffs2st.s2st.translator import Translator
+
+MANIFEST = "corpora/synth-cvss-v2/dev-200.jsonl"
+
+
+def main() -> int:
+    bundle, out = Path(sys.argv[1]), Path(sys.argv[2])
+    translator = Translator.from_pretrained(bundle)
+    synthesizer, vocoder = translator.synthesizer.eval(), translator.vocoder
+    data = SynthesisDataConfig(train_manifest=MANIFEST, translator=str(bundle / "st"),
+                               speaker_encoder=str(bundle / "speaker-encoder"), pitch=synthesizer.config.pitch,
+                               cache="out/synthesizer-losses-v2enc/dev-200.safetensors")
+    examples = SynthesisExamples(data, *load_frozen_parts(data))
+    out.mkdir(parents=True, exist_ok=True)
+    records = read_manifest(MANIFEST, S2STRecord)
+    with torch.inference_mode():
+        for index, record in enumerate(tqdm(records)):
+            item = examples.items[index]
+            tokens = item["tokens"][None]
+            states = item["states"][None] if "states" in item else None
+            speaker = item["speaker"][None]
+            result = synthesizer.synthesize(tokens, torch.tensor([tokens.shape[1]]), speaker, states, steps=4,
+                                            voice_guidance=1.0, temperature=0.1, seed=0)
+            mel = result.mel[0, :, :int(result.lengths[0])]
+            save_audio(out / f"{record.id}.wav", vocoder(mel).numpy(), synthesizer.mel.sample_rate)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
