@@ -4,7 +4,8 @@ synthesizer, speaker embedding, sampler (4 steps, temperature 0.1, voice guidanc
 `diffs2st translate`. If these outputs are much more intelligible than the translated ones, the gap is in the
 translation; if not, it is in synthesis.
 
-    python docs/benchmarks/s2st/pitch-experiment/teacher_forced.py out/bundles/d2000 out/dev/d2000-tf [STEPS TEMPERATURE]
+    python docs/benchmarks/s2st/pitch-experiment/teacher_forced.py out/bundles/d2000 out/dev/d2000-tf \
+        [STEPS TEMPERATURE]
     python benchmarks/asr_screen.py corpora/synth-cvss-v2/dev-200.jsonl --outputs out/dev/d2000 out/dev/d2000-tf \
         --out docs/benchmarks/s2st/pitch-experiment/teacher-forced
 """
