@@ -29,9 +29,9 @@ FAMILIES = ("espeak-ng", "flite")
 
 
 def embed(encoder: SpeakerEncoder, waves: list[np.ndarray]) -> np.ndarray:
+    """Unit embeddings (`SpeakerEncoder.embed_waves` normalises them)."""
     with torch.no_grad():
-        vectors = encoder.embed_waves(waves).float().numpy()
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return encoder.embed_waves(waves).float().numpy()
 
 
 def french_of(manifest: str, limit: int | None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:

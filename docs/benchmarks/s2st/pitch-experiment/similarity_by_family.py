@@ -27,10 +27,9 @@ def main() -> int:
     records = read_manifest(MANIFEST, S2STRecord)
     family = np.array([speaker_voice(r.speaker_spec)[0] for r in records])
 
-    def embed(paths) -> np.ndarray:
+    def embed(paths) -> np.ndarray:  # unit vectors: embed_waves normalises them
         with torch.no_grad():
-            vectors = encoder.embed_waves([load_audio(p, DEFAULT_MEL.sample_rate) for p in paths]).float().numpy()
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            return encoder.embed_waves([load_audio(p, DEFAULT_MEL.sample_rate) for p in paths]).float().numpy()
 
     target = embed([resolve_audio(MANIFEST, r.tgt_audio) for r in records])
 
