@@ -12,6 +12,9 @@ For every grid cell, ``--per-digit`` clips of each digit 0-9 are generated, voco
   and its ratio to the real test digits' diversity;
 - RTF: sampling + vocoding seconds per second of generated audio, at ``--threads`` CPU threads.
 Writes digits.json, digits.md and digits.png into ``--out``. Not run by the tests (minutes of CPU).
+
+With ``--work DIR`` the ceiling and each grid cell are kept in DIR as they are measured (keyed by the checkpoints'
+bytes and the settings that change them), so a stopped run started again measures only what is missing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tqdm import tqdm
 from diffs2st.audio import load_audio
 from diffs2st.checkpoint import load_model, training_record
 from diffs2st.data.manifest import resolve_audio
+from diffs2st.digests import checkpoint_sha256, file_sha256
 from diffs2st.digits import DigitDiffusion
 from diffs2st.digits.classifier import DigitClassifier
 from diffs2st.digits.data import DigitMels
@@ -110,6 +114,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="docs/benchmarks/digits")
+    parser.add_argument("--work", default=None, help="keep the ceiling and each cell here as measured; a run started "
+                                                     "again reuses those whose inputs are unchanged")
     parser.add_argument("--render", metavar="JSON", default=None,
                         help="only rewrite the report (md, png, goals) from an earlier digits.json into --out")
     args = parser.parse_args()
@@ -137,26 +143,68 @@ def run(args, command: str) -> dict:
     judge = build_judge("digit", mel_config, second_opinion=True)
 
     manifest = Path(args.corpus) / "test.jsonl"
+    kept = KeptResults(args, manifest)
     real = DigitMels(manifest, mel_config, generator.config.frames)
     real_labels = real.labels.numpy()
     real_embeddings = classifier.clean_features(real.mels)[0].numpy()
     real_waves = [load_audio(resolve_audio(manifest, r.audio), mel_config.sample_rate) for r in real.records]
-    with torch.inference_mode():
-        real_vocoded = [vocoder(mel).numpy() for mel in real.mels]
-    ceiling = {**judge_accuracy(judge, real_waves, real_labels, "real"),
-               **judge_accuracy(judge, real_vocoded, real_labels, "real vocoded", key="judge_accuracy_vocoded"),
-               "classifier_accuracy": float((classifier.clean_features(real.mels)[1].argmax(-1).numpy()
-                                             == real_labels).mean()),
-               "diversity": diversity(real_embeddings, real_labels), "clips": len(real_labels)}
+    ceiling = kept.get("ceiling")
+    if ceiling is None:
+        with torch.inference_mode():
+            real_vocoded = [vocoder(mel).numpy() for mel in real.mels]
+        ceiling = {**judge_accuracy(judge, real_waves, real_labels, "real"),
+                   **judge_accuracy(judge, real_vocoded, real_labels, "real vocoded", key="judge_accuracy_vocoded"),
+                   "classifier_accuracy": float((classifier.clean_features(real.mels)[1].argmax(-1).numpy()
+                                                 == real_labels).mean()),
+                   "diversity": diversity(real_embeddings, real_labels), "clips": len(real_labels)}
+        kept.put("ceiling", ceiling)
     print(f"real test digits ({len(real_labels)} clips): judge accuracy {ceiling['judge_accuracy']:.3f} "
           f"(vocoded {ceiling['judge_accuracy_vocoded']:.3f}), diversity {ceiling['diversity']:.3f}")
 
     labels = np.repeat(np.arange(NUM_DIGITS), args.per_digit)
-    results = [measure_cell(cell, labels, generator, classifier, vocoder, judge, real_embeddings, ceiling, args)
-               for cell in args.grid]
+    results = []
+    for cell in args.grid:
+        name = "cell-" + "-".join(f"{part:g}" if isinstance(part, float) else str(part) for part in cell)
+        row = kept.get(name)
+        if row is None:
+            row = measure_cell(cell, labels, generator, classifier, vocoder, judge, real_embeddings, ceiling, args)
+            kept.put(name, row)
+        results.append(row)
     return {"command": command, "model": args.model, "classifier": args.classifier, "vocoder": args.vocoder,
             "corpus": args.corpus, "per_digit": args.per_digit, "threads": args.threads, "ceiling": ceiling,
             "results": results}
+
+
+class KeptResults:
+    """The ceiling and grid cells of a run kept in ``--work`` as JSON files, each with the key of what it was
+    measured from: the checkpoints' and test manifest's bytes and every setting that changes a number. Without
+    ``--work`` nothing is kept."""
+
+    def __init__(self, args, manifest: Path) -> None:
+        self.folder = Path(args.work) if args.work else None
+        if self.folder is None:
+            return
+        vocoder = args.vocoder if args.vocoder == "griffin-lim" else checkpoint_sha256(args.vocoder)
+        self.key = {"model": checkpoint_sha256(args.model), "classifier": checkpoint_sha256(args.classifier),
+                    "vocoder": vocoder, "test_manifest": file_sha256(manifest),
+                    **{name: getattr(args, name) for name in ("griffin_lim_iters", "per_digit", "batch_size",
+                                                              "threads", "seed")}}
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, name: str) -> dict | None:
+        """The kept result called ``name`` if it was measured from the same inputs, else None."""
+        path = self.folder / f"{name}.json" if self.folder else None
+        if path is None or not path.is_file():
+            return None
+        kept = json.loads(path.read_text())
+        if kept.get("key") != self.key:
+            return None
+        print(f"reusing {path}")
+        return kept["result"]
+
+    def put(self, name: str, result: dict) -> None:
+        if self.folder is not None:
+            write_json(self.folder / f"{name}.json", {"key": self.key, "result": result})
 
 
 def measure_cell(cell: tuple, labels: np.ndarray, generator, classifier, vocoder, judge, real_embeddings: np.ndarray,

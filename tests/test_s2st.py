@@ -110,6 +110,12 @@ def test_synthesize_contract_and_voice_guidance():
     assert not torch.equal(guided.mel, out.mel)
     with pytest.raises(ConfigError, match="steps"):
         model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=0)
+    given = torch.full_like(batch["tokens"], 3)  # oracle durations (diagnosis): padded tokens still get none
+    oracle = model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], steps=2, durations=given)
+    assert torch.equal(oracle.durations, given * (out.durations > 0))
+    assert torch.equal(oracle.lengths, 3 * batch["token_lengths"])
+    with pytest.raises(ConfigError, match="durations must have the tokens' shape"):
+        model.synthesize(batch["tokens"], batch["token_lengths"], batch["speaker"], durations=given[:, :1])
 
 
 def test_config_errors_and_state_shape_check():

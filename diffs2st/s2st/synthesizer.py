@@ -205,16 +205,23 @@ class AcousticSynthesizer(nn.Module):
                    states: torch.Tensor | None = None, steps: int = 4, sampler: str = "ode_euler",
                    voice_guidance: float = 0.0, temperature: float = 1.0, length_scale: float = 1.0,
                    seed: int = 0, callback: Callable | None = None, pitch_scale: float = 1.0,
-                   f0: torch.Tensor | None = None) -> SynthesisOutput:
+                   f0: torch.Tensor | None = None, durations: torch.Tensor | None = None) -> SynthesisOutput:
         """Log-mels for a batch of token sequences; ``voice_guidance`` is the classifier-free guidance weight on the
         speaker vector, ``length_scale`` stretches the predicted durations, ``temperature`` scales the noise.
         Pitch models: ``pitch_scale`` multiplies the predicted F0; ``f0`` (batch, frames) in Hz replaces the
-        prediction (an oracle contour for diagnosis: frames beyond it are unvoiced)."""
+        prediction (an oracle contour for diagnosis: frames beyond it are unvoiced). ``durations`` (batch, tokens)
+        frames per token replace the predicted ones (oracle durations for diagnosis, e.g. a reference alignment)."""
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
         h, mu, log_durations = self.encode(tokens, token_lengths, states, speaker)
         token_mask = torch.arange(tokens.shape[1], device=tokens.device)[None] < token_lengths[:, None]
-        durations = torch.ceil(torch.exp(log_durations) * length_scale).long().clamp_min(1) * token_mask
+        if durations is None:
+            durations = torch.ceil(torch.exp(log_durations) * length_scale).long().clamp_min(1) * token_mask
+        elif durations.shape != tokens.shape:
+            raise ConfigError(f"durations must have the tokens' shape {tuple(tokens.shape)}, "
+                              f"got {tuple(durations.shape)}")
+        else:
+            durations = durations.to(device=tokens.device, dtype=torch.long) * token_mask
         mu_frames, lengths = length_regulate(mu, durations)
         frame_mask = (torch.arange(mu_frames.shape[-1], device=mu.device)[None] < lengths[:, None]).to(mu.dtype)
         generator = torch.Generator(device=mu.device).manual_seed(seed)

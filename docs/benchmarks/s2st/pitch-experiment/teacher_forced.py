@@ -5,7 +5,7 @@ synthesizer, speaker embedding, sampler (4 steps, temperature 0.1, voice guidanc
 translation; if not, it is in synthesis.
 
     python docs/benchmarks/s2st/pitch-experiment/teacher_forced.py out/bundles/d2000 out/dev/d2000-tf \
-        [STEPS TEMPERATURE]
+        [STEPS TEMPERATURE [LENGTH_SCALE VOICE_GUIDANCE]]
     python benchmarks/asr_screen.py corpora/synth-cvss-v2/dev-200.jsonl --outputs out/dev/d2000 out/dev/d2000-tf \
         --out docs/benchmarks/s2st/pitch-experiment/teacher-forced
 """
@@ -30,6 +30,8 @@ def main() -> int:
     bundle, out = Path(sys.argv[1]), Path(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 4
     temperature = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
+    length_scale = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
+    voice_guidance = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
     translator = Translator.from_pretrained(bundle)
     synthesizer, vocoder = translator.synthesizer.eval(), translator.vocoder
     data = SynthesisDataConfig(train_manifest=MANIFEST, translator=str(bundle / "st"),
@@ -45,7 +47,8 @@ def main() -> int:
             states = item["states"][None] if "states" in item else None
             speaker = item["speaker"][None]
             result = synthesizer.synthesize(tokens, torch.tensor([tokens.shape[1]]), speaker, states, steps=steps,
-                                            voice_guidance=1.0, temperature=temperature, seed=0)
+                                            voice_guidance=voice_guidance, temperature=temperature,
+                                            length_scale=length_scale, seed=0)
             mel = result.mel[0, :, :int(result.lengths[0])]
             save_audio(out / f"{record.id}.wav", vocoder(mel).numpy(), synthesizer.mel.sample_rate)
     return 0
