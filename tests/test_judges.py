@@ -182,6 +182,8 @@ def test_digit_from_transcript():
     assert digit_from_transcript("one") == 1 and digit_from_transcript("Zero!") == 0
     assert digit_from_transcript("") is None and digit_from_transcript("seven eight") is None
     assert digit_from_transcript("seventeen") is None
+    assert digit_from_transcript("For.") == 4 and digit_from_transcript("Won") == 1  # homophones of a lone digit
+    assert digit_from_transcript("Euro.") is None and digit_from_transcript("for you") is None
 
 
 def test_speaker_similarity_same_vs_different(speech):

@@ -17,9 +17,9 @@ from safetensors.torch import load_file
 
 from diffs2st.checkpoint import initialize_from, load_checkpoint, save_checkpoint
 from diffs2st.cli.main import main
-from diffs2st.errors import CheckpointError, Diffs2stError
+from diffs2st.errors import CheckpointError, ConfigError, Diffs2stError
 from diffs2st.training.ema import EMA
-from diffs2st.training.harness import StepBatchSampler, train
+from diffs2st.training.harness import StepBatchSampler, TrainerConfig, learning_rate_factor, train
 from diffs2st.training.tasks import build_run, load_run_config
 from diffs2st.vocoders.istft import ISTFTVocoder, ISTFTVocoderConfig
 from diffs2st.vocoders.task import VocoderGAN, VocoderTrainingConfig
@@ -78,6 +78,22 @@ def test_ema_follows_its_formula():
         decay = min(0.5, (1 + step) / (10 + step))
         expected = value if expected is None else decay * expected + (1 - decay) * value
     assert ema.shadow["weight"].item() == pytest.approx(expected)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_its_floor(tmp_path):
+    config = TrainerConfig(max_steps=110, warmup_steps=10, lr_schedule="cosine", min_lr_ratio=0.2)
+    factors = [learning_rate_factor(step, config) for step in range(111)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == factors[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
+    assert factors[60] == pytest.approx(0.6) and factors[110] == pytest.approx(0.2)
+    assert learning_rate_factor(500, TrainerConfig(warmup_steps=10)) == 1.0  # the default holds it
+    with pytest.raises(ConfigError, match="min_lr_ratio"):
+        TrainerConfig(min_lr_ratio=1.5)
+    run_in_process(tmp_path / "run", ["trainer.max_steps=20", "trainer.lr_schedule=cosine",
+                                      "trainer.min_lr_ratio=0.25"])
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    learning_rate = load_run_config(CONFIG, QUIET).trainer.learning_rate
+    assert state["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(0.25 * learning_rate)
 
 
 def test_resume_in_two_halves_equals_one_run(tmp_path):

@@ -38,6 +38,9 @@ from ..registry import Registry
 from .moonshine_child import read_exactly
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# words an open recogniser writes for a digit said on its own, which no listener could tell from it: "For." is
+# how Moonshine hears a lone "four" (synth-digits test clips), just as "won", "to", "too" and "ate" sound the same
+DIGIT_HOMOPHONES = {"won": 1, "to": 2, "too": 2, "for": 4, "fore": 4, "ate": 8}
 MOONSHINE_SAMPLE_RATE = 16000  # the rate Moonshine's encoder was trained on (its own constant, not ours)
 MOONSHINE_RUNTIMES = ("auto", "library", "onnxruntime")
 
@@ -237,8 +240,9 @@ class DigitRecognizer:
 
 
 def digit_from_transcript(text: str) -> int | None:
-    """The digit an open-vocabulary transcript names ('Seven.', '7', 'seven') -> 7; None when it names no single
-    digit. Lets a free recogniser (Moonshine) give a second opinion next to the grammar-restricted judge."""
+    """The digit an open-vocabulary transcript names ('Seven.', '7', 'seven') -> 7; a homophone counts ('For.' -> 4,
+    `DIGIT_HOMOPHONES`); None when it names no single digit. Lets a free recogniser (Moonshine) give a second opinion
+    next to the grammar-restricted judge."""
     from .text import normalize_text
 
     words = normalize_text(text).split()
@@ -247,4 +251,6 @@ def digit_from_transcript(text: str) -> int | None:
     word = words[0]
     if word.isdigit() and len(word) == 1:
         return int(word)
-    return DIGIT_WORDS.index(word) if word in DIGIT_WORDS else None
+    if word in DIGIT_WORDS:
+        return DIGIT_WORDS.index(word)
+    return DIGIT_HOMOPHONES.get(word)

@@ -25,10 +25,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
@@ -57,6 +59,10 @@ class TrainerConfig:
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 0
+    # after the linear warmup: hold the learning rate ("constant") or follow a half cosine down to
+    # min_lr_ratio * learning_rate at max_steps ("cosine")
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     checkpoint_every: int = 200
@@ -73,6 +79,8 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         if self.max_steps <= 0 or self.batch_size <= 0 or self.checkpoint_every <= 0 or self.log_every <= 0:
             raise ConfigError("trainer.max_steps, batch_size, checkpoint_every and log_every must be positive")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ConfigError(f"trainer.min_lr_ratio must be within [0, 1], got {self.min_lr_ratio}")
         world = self.devices * self.num_nodes
         if self.batch_size % world:
             raise ConfigError(f"trainer.batch_size ({self.batch_size}) must be divisible by devices x nodes ({world})")
@@ -170,15 +178,25 @@ class TrainingModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        warmup = self.config.warmup_steps
         if self.automatic_optimization:
             optimizers = [torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
                                             betas=self.config.betas, weight_decay=self.config.weight_decay)]
         else:
             optimizers = list(self.model.configure_optimizers(self.config))
-        schedules = [torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup)))
+        schedules = [torch.optim.lr_scheduler.LambdaLR(optimizer, partial(learning_rate_factor, config=self.config))
                      for optimizer in optimizers]
         return optimizers, [{"scheduler": schedule, "interval": "step"} for schedule in schedules]
+
+
+def learning_rate_factor(step: int, config: TrainerConfig) -> float:
+    """What ``config.learning_rate`` is multiplied by at optimiser step ``step`` (from 0): a linear warmup over
+    ``warmup_steps``, then 1 ("constant") or a half cosine from 1 to ``min_lr_ratio`` at ``max_steps`` ("cosine")."""
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.lr_schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps))
+    return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def uses_manual_optimization(model: torch.nn.Module) -> bool:
