@@ -119,6 +119,7 @@ def main() -> int:
     parser.add_argument("--render", metavar="JSON", default=None,
                         help="only rewrite the report (md, png, goals) from an earlier digits.json into --out")
     args = parser.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.render:
         write_report(json.loads(Path(args.render).read_text()), Path(args.out))
         return 0
@@ -126,9 +127,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     args.model = args.model or str(bundled("digits"))
     args.classifier = args.classifier or str(bundled("digit-classifier"))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_report(run(args, command), out)
+    write_report(run(args, command), Path(args.out))
     return 0
 
 
@@ -257,7 +256,8 @@ def write_report(report: dict, out: Path) -> None:
              f"Generator `{report['model']}`{training_note(report['generator_training'])}, "
              f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
              f"and cell, {report['threads']} CPU thread(s). Judge: pocketsphinx with a ten-digit grammar "
-             "(`diffs2st.judges`). FD and diversity live in the embedding of OUR digit classifier "
+             "(`diffs2st.judges`); Moonshine's open transcript read as a digit (a homophone such as 'for' counts) is "
+             "a second opinion: with no sentence around a word it mishears lone digits more often. FD and diversity live in the embedding of OUR digit classifier "
              f"(`{report['classifier']}`): they compare our models with each other, they are not a standard FID. "
              "Rows with classifier guidance (cls > 0) were steered by that same classifier, so their classifier "
              "accuracy and FD flatter them; the judge's accuracy does not.", "",
