@@ -23,36 +23,24 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from diffs2st.audio import save_audio
-from diffs2st.data.manifest import S2STRecord, read_manifest
-from diffs2st.evaluation import voice_label
+from diffs2st.evaluation import voice_family, voice_label
 from diffs2st.s2st.alignment import gaussian_log_likelihood, length_regulate, monotonic_alignment
-from diffs2st.s2st.data import SynthesisDataConfig, SynthesisExamples, load_frozen_parts
 from diffs2st.s2st.pitch import f0_from_prediction
-from diffs2st.s2st.translator import Translator
-
-MANIFEST = "corpora/synth-cvss-v2/dev-200.jsonl"
+from teacher_forced import item_inputs, save_output, teacher_forced_inputs
 
 
 def main() -> int:
     bundle, root = Path(sys.argv[1]), sys.argv[2]
-    translator = Translator.from_pretrained(bundle)
-    synthesizer, vocoder = translator.synthesizer.eval(), translator.vocoder
-    data = SynthesisDataConfig(train_manifest=MANIFEST, translator=str(bundle / "st"),
-                               speaker_encoder=str(bundle / "speaker-encoder"), pitch=True,
-                               cache="out/synthesizer-losses-v2enc/dev-200.safetensors")
-    examples = SynthesisExamples(data, *load_frozen_parts(data))
+    synthesizer, vocoder, records, items = teacher_forced_inputs(bundle)
+    if not synthesizer.config.pitch:
+        raise SystemExit(f"{bundle}'s synthesizer predicts no pitch")
     folders = {name: Path(f"{root}-{name}") for name in ("refdur", "refdur-reff0")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
-    records = read_manifest(MANIFEST, S2STRecord)
     errors = defaultdict(lambda: {"frames": 0, "voicing_agree": 0, "both_voiced": 0, "cents_squared": 0.0})
     with torch.inference_mode():
-        for index, record in enumerate(tqdm(records)):
-            item = examples.items[index]
-            tokens, speaker = item["tokens"][None], item["speaker"][None]
-            states = item["states"][None] if "states" in item else None
-            token_lengths = torch.tensor([tokens.shape[1]])
+        for record, item in zip(tqdm(records), items):
+            tokens, token_lengths, speaker, states = item_inputs(item)
             mel, f0_reference = item["mel"][None], item["f0"][None]
             frame_lengths = torch.tensor([mel.shape[-1]])
             h, mu, _ = synthesizer.encode(tokens, token_lengths, states, speaker)
@@ -65,7 +53,7 @@ def main() -> int:
             reference = f0_reference[0, :frames]
             both = (predicted > 0) & (reference > 0)
             label = voice_label(record)
-            for key in (label.split(":")[0], label):  # the family, then the voice
+            for key in (voice_family(label), label):
                 stats = errors[key]
                 stats["frames"] += frames
                 stats["voicing_agree"] += int(((predicted > 0) == (reference > 0)).sum())
@@ -74,8 +62,7 @@ def main() -> int:
             for name, f0 in (("refdur", None), ("refdur-reff0", f0_reference)):
                 result = synthesizer.synthesize(tokens, token_lengths, speaker, states, steps=4, voice_guidance=1.0,
                                                 temperature=0.1, seed=0, f0=f0, durations=durations)
-                out = result.mel[0, :, :int(result.lengths[0])]
-                save_audio(folders[name] / f"{record.id}.wav", vocoder(out).numpy(), synthesizer.mel.sample_rate)
+                save_output(folders[name] / f"{record.id}.wav", result, synthesizer, vocoder)
     summary = {family: {"voicing_agreement": s["voicing_agree"] / max(s["frames"], 1),
                         "log_f0_rmse_cents": (s["cents_squared"] / max(s["both_voiced"], 1)) ** 0.5,
                         "frames": s["frames"]} for family, s in sorted(errors.items())}

@@ -11,24 +11,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
-
 from diffs2st.audio import DEFAULT_MEL, load_audio
 from diffs2st.audio.mel import log_mel
 from diffs2st.data.manifest import S2STRecord, read_manifest, resolve_audio
-from diffs2st.evaluation import voice_label
+from diffs2st.evaluation import voice_family, voice_label
 from diffs2st.plotting import spectrogram_grid
 
 
 def mel_of(path: Path):
-    return log_mel(torch.as_tensor(load_audio(path, DEFAULT_MEL.sample_rate), dtype=torch.float32)[None],
-                   DEFAULT_MEL)[0].numpy()
+    return log_mel(load_audio(path, DEFAULT_MEL.sample_rate), DEFAULT_MEL).numpy()
 
 
 def main() -> int:
     manifest, family, count, out = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     folders = [Path(f) for f in sys.argv[5:]]
-    records = [r for r in read_manifest(manifest, S2STRecord) if voice_label(r).split(":")[0] == family][:count]
+    records = [r for r in read_manifest(manifest, S2STRecord) if voice_family(voice_label(r)) == family][:count]
     mels, titles = [], []
     for record in records:
         mels.append(mel_of(resolve_audio(manifest, record.tgt_audio)))
