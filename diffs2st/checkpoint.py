@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 import yaml
@@ -160,7 +160,8 @@ def part_state_dict(state_dict: dict[str, torch.Tensor], part: str) -> dict[str,
     return {name[len(prefix):]: value for name, value in state_dict.items() if name.startswith(prefix)}
 
 
-def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> torch.nn.Module:
+def initialize_from(model: torch.nn.Module, directory: str | os.PathLike,
+                    fresh: Sequence[str] = ()) -> torch.nn.Module:
     """Copy the weights of a checkpoint directory into ``model`` (fine-tuning) and return the module that took them.
 
     The checkpoint holds what a run exports — the model itself, or a part of a training wrapper (a vocoder inside
@@ -169,6 +170,10 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
     model names in ``fine_tune_additions`` (prefixes of tensor names, e.g. a new predictor) may be absent from the
     checkpoint, each as a whole (a part it holds in half is an error): they keep their fresh initialisation. fp16
     weights are cast to the model's dtype. The config (and any statistics in it) stays the run's own.
+
+    ``fresh`` names parts (prefixes of tensor names, e.g. ``decoder.``) to leave at their fresh initialisation
+    whatever the checkpoint holds for them, in any shape: a wider decoder trained on top of an encoder that already
+    knows its job. A prefix that names no tensor of the model is an error.
     """
     source = load_checkpoint(directory).model
     kind = type(source)
@@ -179,15 +184,28 @@ def initialize_from(model: torch.nn.Module, directory: str | os.PathLike) -> tor
                               f"{where} part of that kind to initialise")
     tensors = source.state_dict()
     own = targets[0].state_dict()
-    fresh = {}
-    for prefix in getattr(targets[0], "fine_tune_additions", ()):
+    kept = {}
+    for prefix in fresh:
         part = [key for key in own if key.startswith(prefix)]
+        if not part:
+            raise CheckpointError(f"fresh part {prefix!r}: the {type(targets[0]).__name__} being trained has no "
+                                  f"tensor named so (its parts: {', '.join(_top_level_parts(own))})")
+        tensors = {key: value for key, value in tensors.items() if not key.startswith(prefix)}
+        kept.update({key: own[key] for key in part})
+        print(f"{prefix}* ({len(part)} tensors) keeps its fresh initialisation", file=sys.stderr)
+    for prefix in getattr(targets[0], "fine_tune_additions", ()):
+        part = [key for key in own if key.startswith(prefix) and key not in kept]
         if part and not any(key in tensors for key in part):  # a part the checkpoint lacks as a whole
-            fresh.update({key: own[key] for key in part})
+            kept.update({key: own[key] for key in part})
             print(f"{directory} has no {prefix}*: its {len(part)} tensors keep their fresh initialisation",
                   file=sys.stderr)
-    _load_fitting(targets[0], {**tensors, **fresh}, directory, "the run's config")
+    _load_fitting(targets[0], {**tensors, **kept}, directory, "the run's config")
     return targets[0]
+
+
+def _top_level_parts(tensors: dict[str, Any]) -> list[str]:
+    """The first name component of each tensor name, in order, once each (``decoder.``, ``encoder.``, ...)."""
+    return list(dict.fromkeys(key.split(".")[0] + "." for key in tensors))
 
 
 def _load_fitting(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Any, owner: str) -> None:

@@ -4,13 +4,15 @@ pitch predictor's losses and sampling, fine-tuning a pitch model from one withou
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from diffs2st.audio import MelConfig, log_mel
-from diffs2st.checkpoint import initialize_from, save_checkpoint
+from diffs2st.checkpoint import initialize_from, load_checkpoint, save_checkpoint
+from diffs2st.cli.main import main
 from diffs2st.errors import CheckpointError, ConfigError
 from diffs2st.s2st.pitch import frame_f0, harmonic_pattern
 from diffs2st.s2st.synthesizer import AcousticSynthesizer
@@ -110,6 +112,30 @@ def test_a_pitch_model_fine_tuned_from_one_without_pitch_starts_where_that_one_w
     save_checkpoint(tmp_path / "pitched", pitched)
     with pytest.raises(CheckpointError, match="unexpected tensor 'pitch_"):  # the other way round still fails
         initialize_from(AcousticSynthesizer(tiny_config()), tmp_path / "pitched")
+
+
+def test_a_wider_decoder_starts_fresh_on_top_of_a_trained_encoder(tmp_path, capsys):
+    """initialize_from(fresh=("decoder.",)): every other tensor comes from the checkpoint, the decoder keeps its own
+    fresh weights in its own (wider) shape; without it the shapes refuse; a prefix naming nothing is an error; the
+    CLI's --fresh needs --init-from."""
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "narrow", AcousticSynthesizer(tiny_config()))
+    trained = load_checkpoint(tmp_path / "narrow").model.state_dict()
+    config = tiny_config()
+    wide = AcousticSynthesizer(dataclasses.replace(config, decoder=dataclasses.replace(config.decoder, dim=24)))
+    fresh = {key: value.clone() for key, value in wide.state_dict().items()}
+    with pytest.raises(CheckpointError, match="shape"):
+        initialize_from(wide, tmp_path / "narrow")
+    assert initialize_from(wide, tmp_path / "narrow", fresh=("decoder.",)) is wide
+    assert "decoder.* (" in capsys.readouterr().err
+    for key, value in wide.state_dict().items():
+        torch.testing.assert_close(value, fresh[key] if key.startswith("decoder.") else trained[key], msg=key)
+    assert any(not torch.equal(fresh[key], trained[key]) for key in trained if not key.startswith("decoder."))
+    with pytest.raises(CheckpointError, match="no tensor named so.*encoder"):
+        initialize_from(wide, tmp_path / "narrow", fresh=("decodr.",))
+    assert main(["train", str(Path(__file__).parents[1] / "configs" / "toy.yaml"), "--out", str(tmp_path / "run"), "--fresh", "net.0."]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--init-from" in err[0] and not (tmp_path / "run").exists()
 
 
 def test_pitch_features_follow_the_target_tones(tmp_path):

@@ -15,10 +15,12 @@ def _run(args) -> int:
     if args.init_from and args.resume:
         raise ConfigError("--init-from starts a new run from a checkpoint's weights; --resume continues a run "
                           "(it has its own weights): use one")
+    if args.fresh and not args.init_from:
+        raise ConfigError("--fresh names parts to leave out of --init-from's weights: give --init-from too")
     config = load_run_config(args.config, args.set)
     model, dataset, collate_fn = build_run(config)
     if args.init_from:
-        initialize_from(model, args.init_from)
+        initialize_from(model, args.init_from, fresh=args.fresh)
     result = train(model, dataset, config.trainer, args.out, resume=args.resume, collate_fn=collate_fn,
                    command=args.command_line)
     if result.metrics.get("world_size", 1) == 1 or result.run_dir.joinpath("model").exists():
@@ -41,6 +43,9 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
     parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                         help="start from the weights of a checkpoint directory (fine-tuning; config from CONFIG)")
+    parser.add_argument("--fresh", action="append", default=[], metavar="PART",
+                        help="with --init-from: leave this part (a tensor-name prefix, e.g. decoder.) at its fresh "
+                             "initialisation, in whatever shape CONFIG gives it (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config value (repeatable), e.g. --set trainer.max_steps=500")
     parser.set_defaults(func=_run)
