@@ -133,7 +133,8 @@ def test_a_wider_decoder_starts_fresh_on_top_of_a_trained_encoder(tmp_path, caps
     assert any(not torch.equal(fresh[key], trained[key]) for key in trained if not key.startswith("decoder."))
     with pytest.raises(CheckpointError, match="no tensor named so.*encoder"):
         initialize_from(wide, tmp_path / "narrow", fresh=("decodr.",))
-    assert main(["train", str(Path(__file__).parents[1] / "configs" / "toy.yaml"), "--out", str(tmp_path / "run"), "--fresh", "net.0."]) == 2
+    toy = Path(__file__).parents[1] / "configs" / "toy.yaml"
+    assert main(["train", str(toy), "--out", str(tmp_path / "run"), "--fresh", "net.0."]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--init-from" in err[0] and not (tmp_path / "run").exists()
 
