@@ -257,7 +257,8 @@ def write_report(report: dict, out: Path) -> None:
              f"vocoder `{report['vocoder']}`, {report['per_digit']} clips per digit "
              f"and cell, {report['threads']} CPU thread(s). Judge: pocketsphinx with a ten-digit grammar "
              "(`diffs2st.judges`); Moonshine's open transcript read as a digit (a homophone such as 'for' counts) is "
-             "a second opinion: with no sentence around a word it mishears lone digits more often. FD and diversity live in the embedding of OUR digit classifier "
+             "a second opinion: with no sentence around a word it mishears lone digits more often. FD and "
+             "diversity live in the embedding of OUR digit classifier "
              f"(`{report['classifier']}`): they compare our models with each other, they are not a standard FID. "
              "Rows with classifier guidance (cls > 0) were steered by that same classifier, so their classifier "
              "accuracy and FD flatter them; the judge's accuracy does not.", "",

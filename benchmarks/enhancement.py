@@ -323,11 +323,12 @@ def render(report: dict, out: Path, per_utterance: dict[str, list[dict]] | None 
         lines += [f"## Quality vs sampling steps (first {sweep_records} records)", "",
                   "| system | steps | PESQ | ESTOI | SI-SDR (dB) | RTF |", "| --- | --- | --- | --- | --- | --- |"]
         for name, value in baselines.items():
-            lines.append(f"| {name} | - | {fmt(value['pesq'])} | {fmt(value['estoi'])} | {fmt(value['si_sdr'], 2)} | - |")
+            lines.append(f"| {name} | - | {fmt(value['pesq'])} | {fmt(value['estoi'])} | "
+                         f"{fmt(value['si_sdr'], 2)} | - |")
         for name, points in sweep_results.items():
             for p in points:
-                lines.append(f"| {name} | {p['steps']} | {fmt(p['pesq'])} | {fmt(p['estoi'])} | {fmt(p['si_sdr'], 2)} | "
-                             f"{p['rtf']:.3f} |")
+                lines.append(f"| {name} | {p['steps']} | {fmt(p['pesq'])} | {fmt(p['estoi'])} | "
+                             f"{fmt(p['si_sdr'], 2)} | {p['rtf']:.3f} |")
         lines += ["", "![quality vs steps](enhancement.png)", ""]
     text = "\n".join(lines)
     write_markdown(out / "enhancement.md", text)

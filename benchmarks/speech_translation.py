@@ -175,8 +175,9 @@ def render(table: list[dict], recipes: dict[str, str], settings: dict, command: 
     for row in table:
         cells = [f"{row.get(key, float('nan')):.3f}" if "wer" in key or "cer" in key else
                  f"{row.get(key, float('nan')):.1f}" for key, _ in COLUMNS]
-        lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['steps']} | {row['split']} | {row['utterances']} | "
-                     f"{row['parameters'] / 1e6:.2f} M | " + " | ".join(cells) + f" | {row['rtf']:.3f} |")
+        lines.append(f"| {row['checkpoint']} | {row['variant']} | {row['steps']} | {row['split']} | "
+                     f"{row['utterances']} | {row['parameters'] / 1e6:.2f} M | " + " | ".join(cells)
+                     + f" | {row['rtf']:.3f} |")
     by_family = [row for row in table if row.get("by_family")]
     if by_family:
         lines += ["", "By voice family (corpus v2):", "",

@@ -4,9 +4,10 @@
         [--checkpoint runs/vocoder-istft/model ...] [--refine-iters 0 8 16 32] [--bundled ROW] [--limit 50]
 
 Vocoders: Griffin-Lim with 32 and 64 iterations (``--griffin-lim-iters``), plus every checkpoint directory given.
-Judges (DESIGN §5, `diffs2st.judges`): Moonshine base-en WER against the transcript (mean over clips; pocketsphinx beside it), Resemblyzer cosine
-similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU threads, after a warm-up). The
-originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders/: vocoders.json, .md and .png;
+Judges (DESIGN §5, `diffs2st.judges`): Moonshine base-en WER against the transcript (mean over clips; pocketsphinx
+beside it), Resemblyzer cosine similarity to the original, PESQ-WB vs the original, DNSMOS overall, and RTF (2 CPU
+threads, after a warm-up). The originals are scored too (the ceiling). Results go to docs/benchmarks/vocoders/:
+vocoders.json, .md and .png;
 ``--render vocoders.json [--bundled ROW]`` re-renders a stored run without measuring.
 ``--error-sources`` (one iSTFT checkpoint) instead splits its WER gap between magnitude and phase: WER only, of the
 vocoder, of its magnitude with the original's phase, and of the original's magnitude with its phase (+ the same
@@ -149,7 +150,8 @@ def to_markdown(results: dict, manifest: Path, count: int, command: str, bundled
              "log-mel is vocoded and judged against the original: Moonshine base-en WER against the transcript "
              "(pocketsphinx's beside it where measured), "
              "Resemblyzer SIM and PESQ-WB against the original wave, DNSMOS OVRL. RTF: vocoding seconds per second "
-             f"of audio at {next((r['threads'] for r in results.values() if 'threads' in r), 2)} CPU thread(s). `+GL n`: the iSTFT vocoder's phase refined by n Griffin-Lim iterations. "
+             f"of audio at {next((r['threads'] for r in results.values() if 'threads' in r), 2)} CPU thread(s). "
+             "`+GL n`: the iSTFT vocoder's phase refined by n Griffin-Lim iterations. "
              "WER gap: the vocoder's WER minus the original's on the same clips, ± its standard error over clips.", "",
              "| vocoder | WER ↓ | WER gap | SIM ↑ | PESQ-WB ↑ | DNSMOS ↑ | RTF ↓ |"
              + (" WER pocketsphinx | gap pocketsphinx |" if second else ""), "|" + " --- |" * (9 if second else 7)]

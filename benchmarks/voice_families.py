@@ -111,7 +111,8 @@ def main() -> int:
     started = time.perf_counter()
     if args.screen_espeak:
         results = screen(asr, [p.en for p in pairs], args.variants, args.wpm)
-        lines = [*report_heading(f"espeak-ng variants: Moonshine WER of their raw English at {args.wpm} words per minute", command),
+        lines = [*report_heading(f"espeak-ng variants: Moonshine WER of their raw English at {args.wpm} words per "
+                                 "minute", command),
                  "| variant | WER |", "| --- | --- |"]
         lines += [f"| {k} | {v:.3f} |" for k, v in sorted(results.items(), key=lambda kv: kv[1])]
         stem = "espeak_screen"

@@ -33,8 +33,8 @@ def require_bundled(name: str) -> Path:
     if not (path / "model.safetensors").is_file():
         configured = os.environ.get(ENVIRONMENT_VARIABLE)
         where = f"{ENVIRONMENT_VARIABLE}={configured}" if configured else f"{ENVIRONMENT_VARIABLE} is not set"
-        raise CheckpointError(f"no bundled model {name!r} at {path} ({where}): set {ENVIRONMENT_VARIABLE} to the folder "
-                              "that holds the bundled checkpoints (pretrained/ of the repository), or name a "
+        raise CheckpointError(f"no bundled model {name!r} at {path} ({where}): set {ENVIRONMENT_VARIABLE} to the "
+                              "folder that holds the bundled checkpoints (pretrained/ of the repository), or name a "
                               "checkpoint with --model")
     return path
 

@@ -97,3 +97,12 @@ def test_only_mel_config_names_the_front_end_numbers():
     rates = package_lines(r"\b16_?000\b", skip=home + ("audio/vad.py", "judges/asr.py") + MEL_MIGRATING)
     benchmarks = package_lines(r"MelConfig\(\)|\b16_?000\b", skip=BENCHMARKS_MIGRATING, root=BENCHMARKS)
     assert instances == [] and rates == [] and benchmarks == []
+
+
+def test_no_python_line_is_longer_than_120_characters():
+    """Every line of the Python sources (package, benchmarks, tests and the scripts under docs/) fits in 120
+    characters; the failure names ``folder/file:line`` of each longer one."""
+    repo = PACKAGE.parent
+    long_lines = [f"{folder}/{hit.split(': ', 1)[0]}" for folder in ("diffs2st", "benchmarks", "tests", "docs")
+                  for hit in package_lines(r"^.{121}", root=repo / folder)]
+    assert long_lines == []

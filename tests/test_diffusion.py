@@ -2,7 +2,8 @@
 
 For x_t = a·x0 + c + s·ε and x0 ~ Σ_k π_k N(m_k, Σ_k), x_t ~ Σ_k π_k N(a m_k + c, a²Σ_k + s²I) and, with
 responsibilities r_k(x_t) and C_k = a²Σ_k + s²I,
-    E[x0 | x_t] = Σ_k r_k (m_k + a Σ_k C_k⁻¹ (x_t − a m_k − c)),   E[ε | x_t] = Σ_k r_k s C_k⁻¹ (x_t − a m_k − c).
+    E[x0 | x_t] = Σ_k r_k (m_k + a Σ_k C_k⁻¹ (x_t − a m_k − c)),
+    E[ε | x_t] = Σ_k r_k s C_k⁻¹ (x_t − a m_k − c).
 Every prediction type is affine in (x0, ε), so the exact denoiser of any process is `target(E[x0|x_t], E[ε|x_t])`.
 """
 
@@ -286,7 +287,8 @@ ALL_PROCESSES = {
     "ddpm-linear": lambda p: DDPM(prediction=p), "ddpm-cosine": lambda p: DDPM(schedule="cosine", prediction=p),
     "ve": lambda p: VESDE(prediction=p), "vp": lambda p: VPSDE(prediction=p),
     "ouve": lambda p: OUVESDE(prediction=p).bind(ANCHOR.expand(16, 2).clone()),
-    "flow": lambda p: FlowMatching(prediction=p), "flow-sigma-min": lambda p: FlowMatching(sigma_min=0.01, prediction=p),
+    "flow": lambda p: FlowMatching(prediction=p),
+    "flow-sigma-min": lambda p: FlowMatching(sigma_min=0.01, prediction=p),
 }
 CONTINUOUS = [k for k in ALL_PROCESSES if not k.startswith("ddpm")]
 
@@ -335,7 +337,8 @@ def test_time_derivatives_match_finite_differences(name):
 
 @pytest.mark.parametrize("name", ["ve", "vp", "ouve"])
 def test_stated_sde_agrees_with_the_marginals(name):
-    """The SDE a process states (f, g) must generate its marginals: g² = d(s²)/dt − 2(a'/a)s², f = (a'/a)(x−c)+c'."""
+    """The SDE a process states (f, g) must generate its marginals: g² = d(s²)/dt − 2(a'/a)s²,
+    f = (a'/a)(x−c)+c'."""
     process = ALL_PROCESSES[name]("epsilon")
     t = torch.linspace(0.05, 0.95, 16, dtype=torch.float64)
     x = torch.randn(16, 2, dtype=torch.float64)
@@ -446,7 +449,8 @@ def test_loss_is_smallest_for_the_exact_denoiser_and_respects_options():
     assert 0.2 < float((seen[-1] == NULL_LABEL).double().mean()) < 0.3
     mask = torch.zeros(4, 1, 6)
     mask[..., :3] = 1
-    zero_on_real = lambda x, t, c: torch.cat([torch.zeros_like(x[..., :3]), 1e6 * torch.ones_like(x[..., 3:])], -1)  # noqa: E731
+    zero_on_real = lambda x, t, c: torch.cat([torch.zeros_like(x[..., :3]),  # noqa: E731
+                                              1e6 * torch.ones_like(x[..., 3:])], -1)
     target_zero = DDPM(prediction="x0")
     assert float(diffusion_loss(zero_on_real, target_zero, torch.zeros(4, 1, 6), mask=mask)) == 0.0
     assert float(diffusion_loss(zero_on_real, target_zero, torch.zeros(4, 1, 6), loss="huber")) < 1e6

@@ -28,7 +28,8 @@ SPEC = ComplexSpectrogramConfig(n_fft=62, hop_length=16)  # 32 bins: tiny models
 
 def tiny_config(method: str = "conditional", **overrides) -> ScoreEnhancerConfig:
     prior = SPEC.channels if method == "conditional" else 0
-    process = {"name": "ouve", "prediction": "x0"} if method == "conditional" else {"name": "ve", "sigma": 25.0, "prediction": "x0"}
+    process = ({"name": "ouve", "prediction": "x0"} if method == "conditional"
+               else {"name": "ve", "sigma": 25.0, "prediction": "x0"})
     values = dict(method=method, spectrogram=SPEC, process=process,
                   backbone=UNet1DConfig(channels=SPEC.channels, prior_channels=prior, dim=8, dim_mults=(1, 2),
                                         heads=2),

@@ -118,7 +118,8 @@ def _remove_loops(text: str) -> str:
 def test_word_loops_are_said_once():
     """The decoders' loops (seen in the bundled models' outputs) lose their second copy; what is not a loop stays."""
     assert _remove_loops("My salad is on the expensive table table.") == "My salad is on the expensive table."
-    assert _remove_loops("He is going to offer cakes at two at two o'clock.") == "He is going to offer cakes at two o'clock."
+    assert (_remove_loops("He is going to offer cakes at two at two o'clock.")
+            == "He is going to offer cakes at two o'clock.")
     assert _remove_loops("The radio is in the famous the famous shop.") == "The radio is in the famous shop."
     assert _remove_loops("the the the the") == "the"  # a loop cut at max_len
     assert _remove_loops("seventy seventy seven") == "seventy seven"

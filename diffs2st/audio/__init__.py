@@ -21,7 +21,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "DEFAULT_MEL", "MelConfig", "Segment", "active_level_db", "atomic_write_bytes", "check_output_path", "griffin_lim", "istft",
-    "load_audio", "log_mel", "match_mel", "mel_filterbank", "normalize_loudness", "pad_mels", "reconstruct_phase", "save_audio",
-    "split_on_silence", "stft",
+    "DEFAULT_MEL", "MelConfig", "Segment", "active_level_db", "atomic_write_bytes", "check_output_path", "griffin_lim",
+    "istft", "load_audio", "log_mel", "match_mel", "mel_filterbank", "normalize_loudness", "pad_mels",
+    "reconstruct_phase", "save_audio", "split_on_silence", "stft",
 ]

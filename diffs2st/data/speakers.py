@@ -5,10 +5,10 @@ Each espeak-ng variant maps to one flite voice through a fixed, gender-consisten
 voice is a function of their source voice; what the S2ST model must carry across is the variant and the transform.
 
 Ranges are voice-aware and kept inside the intelligible zone measured for DESIGN §4 (slt: F0×1.3 with warp 1.08
-already raised pocketsphinx WER from 0.09 to 0.27; awb held ≤ 0.07 further out): slt F0 0.92–1.10, warp
-0.97–1.03; awb F0 0.80–1.25, warp 0.92–1.10; rms and kal16 F0 0.85–1.20, warp 0.94–1.07; rate 0.95–1.10 (faster
-speech cost intelligibility). A first build with slt at F0 0.88–1.14 / warp 0.96–1.04, five female variants and
-rate down to 0.90 measured target WER 0.30 on slt (0.25 overall), hence these narrower female ranges.
+already raised pocketsphinx WER from 0.09 to 0.27; awb held ≤ 0.07 further out): slt F0 0.92–1.10, warp 0.97–1.03;
+awb F0 0.80–1.25, warp 0.92–1.10; rms and kal16 F0 0.85–1.20, warp 0.94–1.07; rate 0.95–1.10 (faster speech
+cost intelligibility). A first build with slt at F0 0.88–1.14 / warp 0.96–1.04, five female variants and rate down
+to 0.90 measured target WER 0.30 on slt (0.25 overall), hence these narrower female ranges.
 
 Seen and unseen speakers: each F0 range is cut into five equal bands; training ("seen") speakers draw their F0 scale
 from bands 0, 2 and 4, unseen speakers from bands 1 and 3, so no unseen speaker's F0 transform lies in a band any

@@ -21,8 +21,7 @@ from .samplers import (SAMPLERS, sample, sample_ddim, sample_ddpm, sample_euler_
 
 __all__ = [
     "NULL_LABEL", "drop_condition", "null_condition", "ClassifierFreeGuidance", "ClassifierGuidance", "guided",
-    "diffusion_loss", "PREDICTIONS", "PROCESSES", "GaussianProcess", "build_process", "process_config", "DDPM", "VESDE", "VPSDE",
-    "FlowMatching", "OUVESDE", "cosine_alpha_bars", "linear_betas", "SAMPLERS", "sample", "sample_ddim",
-    "sample_ddpm", "sample_euler_maruyama", "sample_ode_adaptive", "sample_ode_euler", "sample_ode_heun",
-    "sample_pc",
+    "diffusion_loss", "PREDICTIONS", "PROCESSES", "GaussianProcess", "build_process", "process_config", "DDPM", "VESDE",
+    "VPSDE", "FlowMatching", "OUVESDE", "cosine_alpha_bars", "linear_betas", "SAMPLERS", "sample", "sample_ddim",
+    "sample_ddpm", "sample_euler_maruyama", "sample_ode_adaptive", "sample_ode_euler", "sample_ode_heun", "sample_pc",
 ]

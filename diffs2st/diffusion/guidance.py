@@ -49,7 +49,8 @@ class ClassifierFreeGuidance:
 
 @dataclass(frozen=True)
 class ClassifierGuidance:
-    """Classifier guidance (Dhariwal & Nichol 2021, Alg. 1; Song et al. 2021 eq. 14): score += s·∇_x log p(y | x_t, t).
+    """Classifier guidance (Dhariwal & Nichol 2021, Alg. 1; Song et al. 2021 eq. 14):
+    score += s·∇_x log p(y | x_t, t).
 
     ``classifier(x_t, t) -> logits (batch, classes)`` must be noise-aware (trained on perturbed inputs at time t).
     ``label`` is the class to steer toward: an int or a (batch,) tensor. The score change is converted into the

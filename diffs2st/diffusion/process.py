@@ -11,8 +11,8 @@ of (x0, ε) at fixed x_t and t:
     prediction = p(t) · x0 + q(t) · ε + r(t)
 
 (ε: p=0, q=1; x0: p=1, q=0; v = a·ε − s·x0 (Salimans & Ho 2022); velocity dx_t/dt = a'·x0 + s'·ε + c';
-score ∇ log p(x_t) = −ε / s). So converting any prediction to any other is one 2×2 linear solve (`split`), which is
-written once here instead of once per pair of types and per process.
+score ∇ log p(x_t) = −ε / s). So converting any prediction to any other is one 2×2 linear solve (`split`),
+which is written once here instead of once per pair of types and per process.
 
 Tensors: x0, x_t, ε have shape (batch, ...); t has shape (batch,). Discrete processes use integer times.
 """
@@ -143,7 +143,8 @@ class GaussianProcess:
 
     def split(self, prediction: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor,
               kind: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x0̂, ε̂) from a prediction: solve [a s; p q]·[x0; ε] = [x_t − c; prediction − r] (Cramer's rule)."""
+        """(x0̂, ε̂) from a prediction: solve [a s; p q]·[x0; ε] = [x_t − c; prediction − r]
+        (Cramer's rule)."""
         a, s = (expand_as(v, x_t) for v in self.coefficients(t))
         p, q, r = self._weights(t, x_t, kind or self.prediction)
         centred, pred = x_t - self.offset(t, x_t), prediction - r
@@ -158,7 +159,8 @@ class GaussianProcess:
                   score_delta: torch.Tensor) -> torch.Tensor:
         """The prediction whose score is the original score + score_delta (classifier guidance).
 
-        Tweedie: x0̂ = (x_t − c + s²·score)/a and ε̂ = −s·score, so a score change δ moves x0̂ by s²δ/a and ε̂ by −sδ.
+        Tweedie: x0̂ = (x_t − c + s²·score)/a and ε̂ = −s·score, so a score change δ moves x0̂ by s²δ/a
+        and ε̂ by −sδ.
         """
         x0, eps = self.split(prediction, x_t, t)
         a, s = (expand_as(v, x_t) for v in self.coefficients(t))

@@ -33,7 +33,8 @@ def cosine_alpha_bars(steps: int, offset: float = 0.008, max_beta: float = 0.999
 @PROCESSES.register("ddpm")
 @dataclass(frozen=True, eq=False)
 class DDPM(GaussianProcess):
-    """Discrete DDPM (Ho et al. 2020): x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε for t = 0..T−1; t = −1 means clean data.
+    """Discrete DDPM (Ho et al. 2020): x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε for t = 0..T−1;
+    t = −1 means clean data.
 
     Integer times index the schedule from 0 (β_1) as in common implementations; the time grid of the samplers
     ends at −1 (ᾱ = 1) so the last step returns x0.
@@ -174,7 +175,8 @@ class VPSDE(ContinuousProcess):
 @PROCESSES.register("ouve")
 @dataclass(frozen=True, eq=False)
 class OUVESDE(ContinuousProcess):
-    """OU-VE SDE of SGMSE+ (Richter et al. 2023, eq. 7): dx = γ(y − x) dt + σ_min(σ_max/σ_min)^t √(2 ln(σ_max/σ_min)) dw.
+    """OU-VE SDE of SGMSE+ (Richter et al. 2023, eq. 7):
+    dx = γ(y − x) dt + σ_min(σ_max/σ_min)^t √(2 ln(σ_max/σ_min)) dw.
 
     Mean e^{−γt}x0 + (1 − e^{−γt})y; variance σ_min²((σ_max/σ_min)^{2t} − e^{−2γt}) L/(γ + L) with
     L = ln(σ_max/σ_min) (eq. 8). The prior is N(y, s(1)² I). y (same shape as x) is bound with ``bind(y)``.
@@ -244,8 +246,9 @@ class OUVESDE(ContinuousProcess):
 class FlowMatching(ContinuousProcess):
     """OT conditional flow matching (Lipman et al. 2023, eq. 20; time reversed so data sits at t = 0):
 
-    x_t = (1 − t)·x0 + (σ_min + (1 − σ_min)t)·x1 with x1 ~ N(0, I); the velocity target is (1 − σ_min)x1 − x0
-    (= x1 − x0 for σ_min = 0). Sampling integrates the ODE from t = 1 to t = 0 (`sample_ode_euler`/`_heun`).
+    x_t = (1 − t)·x0 + (σ_min + (1 − σ_min)t)·x1 with x1 ~ N(0, I); the velocity target is
+    (1 − σ_min)x1 − x0 (= x1 − x0 for σ_min = 0). Sampling integrates the ODE from t = 1 to t = 0
+    (`sample_ode_euler`/`_heun`).
     """
 
     prediction: str = "velocity"

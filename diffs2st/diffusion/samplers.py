@@ -87,8 +87,8 @@ def sample_ddim(denoiser, process, x_T, steps=None, *, timesteps=None, cond=None
                 generator=None, progress=False, eta: float = 0.0) -> torch.Tensor:
     """DDIM (Song, Meng & Ermon 2021, eq. 12) for any Gaussian process, η = 0 deterministic, η = 1 ancestral.
 
-    x_{t'} = a' x0̂ + c' + √(s'² − σ²) ε̂ + σ z with σ² = η² (s'²/s²)(s² − (a/a')² s'²), the posterior variance
-    of q(x_{t'} | x_t, x0) scaled by η².
+    x_{t'} = a' x0̂ + c' + √(s'² − σ²) ε̂ + σ z with σ² = η² (s'²/s²)(s² − (a/a')² s'²),
+    the posterior variance of q(x_{t'} | x_t, x0) scaled by η².
     """
     grid, predict = _prepare(denoiser, process, x_T, steps, timesteps, cond, guidance)
     x = x_T
@@ -107,7 +107,8 @@ def sample_ddim(denoiser, process, x_T, steps=None, *, timesteps=None, cond=None
 @SAMPLERS.register("ddpm")
 def sample_ddpm(denoiser, process, x_T, steps=None, *, timesteps=None, cond=None, guidance=None, callback=None,
                 generator=None, progress=False) -> torch.Tensor:
-    """DDPM ancestral sampling (Ho et al. 2020, Alg. 2, posterior variance β̃): DDIM with η = 1 (DDIM paper §4.1)."""
+    """DDPM ancestral sampling (Ho et al. 2020, Alg. 2, posterior variance β̃): DDIM with η = 1
+    (DDIM paper §4.1)."""
     return sample_ddim(denoiser, process, x_T, steps, timesteps=timesteps, cond=cond, guidance=guidance,
                        callback=callback, generator=generator, progress=progress, eta=1.0)
 
@@ -151,8 +152,8 @@ def _reverse_diffusion_step(process, x, t, t_next, eps, generator):
 
 
 def _langevin_step(process, predict, x, t, t_next, snr, generator):
-    """Langevin corrector (Song et al. 2021, Alg. 4/5): step ε = 2α (snr·‖z‖/‖∇log p‖)², norms averaged over the
-    batch as in the reference implementation (a per-example ratio explodes near modes in low dimensions)."""
+    """Langevin corrector (Song et al. 2021, Alg. 4/5): step ε = 2α (snr·‖z‖/‖∇log p‖)², norms averaged
+    over the batch as in the reference implementation (a per-example ratio explodes near modes in low dimensions)."""
     (a, s), (a_next, _) = _scalars(process, t), _scalars(process, t_next)
     alpha = (a / a_next) ** 2  # 1 for VE; ≈ 1 − β_i for VP, as the reference's `alphas`
     grad = -predict(x, t)[1] / s

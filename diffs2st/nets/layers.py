@@ -12,7 +12,8 @@ from ..diffusion.conditioning import NULL_LABEL
 
 
 class SinusoidalTimeEmbedding(nn.Module):
-    """t (batch,) -> (batch, dim): [sin(t·ω_i), cos(t·ω_i)] with ω_i = 10000^{−i/(dim/2−1)} (Vaswani et al. 2017).
+    """t (batch,) -> (batch, dim): [sin(t·ω_i), cos(t·ω_i)] with ω_i = 10000^{−i/(dim/2−1)}
+    (Vaswani et al. 2017).
 
     ``scale`` multiplies t first, so continuous times in [0, 1] (scale 1000) and DDPM's integers (scale 1) land in
     the same range.

@@ -43,8 +43,8 @@ def _default_decoder() -> UNet1DConfig:
 
 @dataclass(frozen=True)
 class SynthesizerConfig:
-    """``symbols``: the target characters (a `CharTokenizer` inventory, shared with the translator); ``state_dim``: width of the linguistic decoder's
-    hidden states read alongside the tokens (0: tokens only, the cascade TTS)."""
+    """``symbols``: the target characters (a `CharTokenizer` inventory, shared with the translator); ``state_dim``:
+    width of the linguistic decoder's hidden states read alongside the tokens (0: tokens only, the cascade TTS)."""
 
     mel: MelConfig = field(default_factory=MelConfig)
     symbols: tuple[str, ...] = ()

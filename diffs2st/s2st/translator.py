@@ -1,6 +1,7 @@
 """Direct S2ST inference: French speech in -> English text, French transcript and English speech in the same voice.
 
-    translator = Translator.from_pretrained("pretrained")   # direct-st/ (or st/), speaker-encoder/, synthesizer/, vocoder/
+    translator = Translator.from_pretrained("pretrained")   # direct-st/ (or st/), speaker-encoder/, synthesizer/,
+                                                            # vocoder/
     cascade = CascadeTranslator.from_pretrained("pretrained")  # st/, text-mt/, speaker-encoder/, cascade-tts/, vocoder/
     result = translator.translate(wave)                      # wave: mono float32 at 16 kHz
     result.tgt_text, result.src_text, result.wave, result.mel, result.timings

@@ -1,9 +1,10 @@
 """Conformer encoder (Gulati et al. 2020): convolutional subsampling, then blocks of
-½ macaron feed-forward → relative-position self-attention (Transformer-XL, Dai et al. 2019) → convolution module →
-½ feed-forward → layer norm.
+½ macaron feed-forward → relative-position self-attention (Transformer-XL, Dai et al. 2019) →
+convolution module → ½ feed-forward → layer norm.
 
 Shapes: features (batch, n_mels, frames) with lengths (batch,) -> states (batch, frames', d_model), where
-frames' = ((frames − 1) // 2 − 1) // 2 (two stride-2 3×3 convolutions), and a key mask (batch, frames') True = real.
+frames' = ((frames − 1) // 2 − 1) // 2 (two stride-2 3×3 convolutions),
+and a key mask (batch, frames') True = real.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def relative_positions(length: int, dim: int, device: torch.device) -> torch.Ten
 
 
 def rel_shift(scores: torch.Tensor) -> torch.Tensor:
-    """(…, T, 2T−1) scores against relative positions T−1 … −(T−1) -> (…, T, T) with [i, j] at position i − j
-    (the pad-and-reshape trick of Transformer-XL, Appendix B)."""
+    """(…, T, 2T−1) scores against relative positions T−1 … −(T−1) -> (…, T, T)
+    with [i, j] at position i − j (the pad-and-reshape trick of Transformer-XL, Appendix B)."""
     *lead, t, p = scores.shape
     padded = F.pad(scores, (1, 0)).reshape(*lead, p + 1, t)
     return padded[..., 1:, :].reshape(*lead, t, p)[..., : p // 2 + 1]

@@ -216,7 +216,8 @@ class SpeechTranslator(nn.Module):
         return decoder.states(tokens, memories) if states is None else states
 
     def _search(self, decoder: TransformerDecoder, tokenizer: CharTokenizer, memories_for, batch: int, beam: int,
-                length_penalty: float, device, block_repeats: bool) -> tuple[list[list[int]], IncrementalDecoder | None]:
+                length_penalty: float, device,
+                block_repeats: bool) -> tuple[list[list[int]], IncrementalDecoder | None]:
         """Token ids per batch item from ``decoder`` reading ``memories_for(rows)``, with word loops removed
         (`search.search_without_repeats`) when ``block_repeats``; and the scorer whose cached states match them
         (None when a loop was removed)."""

@@ -103,7 +103,8 @@ def load_vocoder(name_or_dir: str | os.PathLike, iters: int = 32, refine_iters: 
     if type(model) not in [VOCODERS.get(name) for name in VOCODERS]:
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a vocoder")
     if mel is not None and model.mel != mel:
-        raise ConfigError(f"the vocoder {path} was trained on another MelConfig than the model's ({model.mel} vs {mel})")
+        raise ConfigError(f"the vocoder {path} was trained on another MelConfig than the model's "
+                          f"({model.mel} vs {mel})")
     if hasattr(model, "remove_weight_norm"):
         model.remove_weight_norm()
     if refine_iters is not None:

@@ -151,8 +151,8 @@ def check_plan(jobs: list[PairJob]) -> None:
     if leaked:
         raise DataError(f"{len(leaked)} dev/test sentences also occur in train (first: {leaked[0]})")
     held = heldout_anchors()
-    trained_voices = set().union(*(j.speaker.anchors for j in jobs if j.split in ("train", "dev",
-                                                                                 "test-seen-speakers"))) if jobs else set()
+    trained_voices = set().union(*(j.speaker.anchors for j in jobs
+                                   if j.split in ("train", "dev", "test-seen-speakers"))) if jobs else set()
     if trained_voices & held:
         raise DataError(f"held-out voices {sorted(trained_voices & held)} occur in training speakers")
     for j in jobs:

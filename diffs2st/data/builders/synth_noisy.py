@@ -72,7 +72,8 @@ def plan(out_dir: Path, train: int, test: int, speakers: int, heldout: str, seed
         split = "test" if index < test else "train"
         number = index if split == "test" else index - test
         family = FAMILIES[number % len(FAMILIES)] if split == "test" else rng.choice(train_families)
-        snr = TEST_SNRS[(number // len(FAMILIES)) % len(TEST_SNRS)] if split == "test" else round(rng.uniform(-5, 20), 2)
+        snr = (TEST_SNRS[(number // len(FAMILIES)) % len(TEST_SNRS)] if split == "test"
+               else round(rng.uniform(-5, 20), 2))
         voices = unseen if split == "test" else seen
         talkers = rng.randint(3, 6)
         clean_dir, noisy_dir = (out_dir / folder for folder in FOLDERS[split])

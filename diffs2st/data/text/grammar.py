@@ -1,9 +1,9 @@
 """A bilingual French→English sentence grammar with real translation phenomena.
 
 Realisation functions build both languages from explicit choices (so tests can pin hand-checked translations);
-`Grammar.sample` makes those choices at random from the lexicon. English conventions: the passé composé is rendered
-by the simple past ("j'ai mangé" → "I ate", "je n'ai pas mangé" → "I did not eat") except "ne … jamais", rendered by
-the present perfect ("je n'ai jamais mangé" → "I have never eaten"); "ne … plus" → "no longer"; clock times as
+`Grammar.sample` makes those choices at random from the lexicon. English conventions: the passé composé is rendered by
+the simple past ("j'ai mangé" → "I ate", "je n'ai pas mangé" → "I did not eat") except "ne … jamais", rendered
+by the present perfect ("je n'ai jamais mangé" → "I have never eaten"); "ne … plus" → "no longer"; clock times as
 "at half past seven"; numbers in words.
 """
 

@@ -50,8 +50,8 @@ def _elide(match: re.Match) -> str:
 
 
 def french_text(tokens: list[str]) -> str:
-    """Join French tokens with elisions (je ai → j'ai, à le hôpital → à l'hôpital) then contractions (à le → au,
-    de les → des)."""
+    """Join French tokens with elisions (je ai → j'ai, à le hôpital → à l'hôpital) then contractions
+    (à le → au, de les → des)."""
     text = ELISION.sub(_elide, " ".join(t for t in tokens if t))
     for pattern, contracted in CONTRACTIONS:
         text = pattern.sub(contracted, text)

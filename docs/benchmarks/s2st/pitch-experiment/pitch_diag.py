@@ -26,7 +26,9 @@ for r in male:
     tgt = load_audio(resolve_audio(man, r["tgt_audio"]), 16000)
     res = tr.translate(src)
     dio = frame_f0(tgt, syn.mel)
-    pred = "-" if seen.get("f0") is None else "%.2f med %.0f" % (float((seen["f0"][0, :seen["len"][0]] > 0).float().mean()), float(seen["f0"][seen["f0"] > 0].median()) if (seen["f0"] > 0).any() else 0)
+    pred = "-" if seen.get("f0") is None else "%.2f med %.0f" % (
+        float((seen["f0"][0, :seen["len"][0]] > 0).float().mean()),
+        float(seen["f0"][seen["f0"] > 0].median()) if (seen["f0"] > 0).any() else 0)
     s = r["speaker_spec"]
     print(r["id"], s["family"], s["base_voice"], "ref pyin %.2f dio %.2f med %.0f | pred voiced %s | out pyin %.2f" % (
         pyin_voiced(tgt), (dio > 0).mean(), np.median(dio[dio > 0]), pred, pyin_voiced(res.wave)))
