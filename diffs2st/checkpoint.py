@@ -60,8 +60,7 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, metric
         tensors[key] = value.clone()
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
     try:
-        config = {"format": FORMAT, "model": name, "config": to_dict(model.config)}
-        (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+        write_architecture(staging / CONFIG_FILE, model)
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT, "model": name})
         (staging / METRICS_FILE).write_text(json.dumps(metrics or {}, indent=2, sort_keys=True) + "\n")
         if directory.exists():
@@ -77,6 +76,14 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, metric
     return directory
 
 
+def write_architecture(path: str | os.PathLike, model: torch.nn.Module) -> None:
+    """What rebuilds ``model`` (a registered model with a ``config`` attribute), as a checkpoint's config.yaml: its
+    ``format``, registered ``model`` name and ``config``."""
+    name = MODELS.name_of(type(model))
+    record = {"format": FORMAT, "model": name, "config": to_dict(model.config)}
+    Path(path).write_text(yaml.safe_dump(record, sort_keys=False))
+
+
 def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
     """The registered model class and its validated config, from ``directory/config.yaml``."""
     directory = Path(directory)
@@ -85,6 +92,12 @@ def read_checkpoint_config(directory: str | os.PathLike) -> tuple[type, Any]:
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a checkpoint: {CONFIG_FILE} is missing")
+    return read_architecture(path)
+
+
+def read_architecture(path: str | os.PathLike) -> tuple[type, Any]:
+    """The registered model class and its validated config, from a file `write_architecture` wrote."""
+    path = Path(path)
     try:
         raw = yaml.load(path.read_text(), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
@@ -116,8 +129,7 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     try:
         with safe_open(str(weights_path), framework="pt", device="cpu") as weights:
             shapes = {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
-            with torch.random.fork_rng(devices=[]), _NoRandomInit():
-                model = model_class(config)
+            model = build_untrained(model_class, config)
             targets = _fitting_targets(model, shapes, weights_path, "its config")
             with torch.no_grad():
                 for key, target in targets.items():
@@ -128,6 +140,13 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     metrics_path = directory / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return Checkpoint(model=model, config=config, metrics=metrics, path=directory)
+
+
+def build_untrained(model_class: type, config: Any) -> torch.nn.Module:
+    """``model_class(config)`` built only to be overwritten: no random initialisation (`_NoRandomInit`) and the
+    caller's random state left as it was."""
+    with torch.random.fork_rng(devices=[]), _NoRandomInit():
+        return model_class(config)
 
 
 def training_record(directory: str | os.PathLike) -> dict:

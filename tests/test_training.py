@@ -208,19 +208,27 @@ def test_init_from_starts_a_new_run_from_a_checkpoint(tmp_path, capsys):
 
 
 def test_snapshot_exports_a_runs_last_checkpoint_without_touching_it(tmp_path, capsys):
-    """`diffs2st snapshot RUN --like CHECKPOINT`: the EMA weights of last.ckpt, which at the end of a run are the
-    exported model's; the run's files stay as they were; a mismatched architecture or a missing checkpoint refuse."""
+    """`diffs2st snapshot RUN -o DIR`: the EMA weights of last.ckpt, which at the end of a run are the exported
+    model's, rebuilt from the run's own architecture.yaml (or --like a checkpoint); the run's files stay as they
+    were; a mismatched architecture, a missing checkpoint or a run without architecture.yaml refuse."""
     run = run_in_process(tmp_path / "run", ["trainer.max_steps=12"])
+    assert (run.run_dir / "architecture.yaml").read_text() == (run.model_dir / "config.yaml").read_text()
     before = {p: p.stat().st_mtime_ns for p in run.run_dir.rglob("*") if p.is_file()}
-    assert main(["snapshot", str(run.run_dir), "--like", str(run.model_dir), "-o", str(tmp_path / "snap")]) == 0
-    assert max_difference(weights(tmp_path / "run"), load_file(str(tmp_path / "snap" / "model.safetensors"))) == 0.0
-    assert load_checkpoint(tmp_path / "snap").metrics["steps"] == 12
+    assert main(["snapshot", str(run.run_dir), "-o", str(tmp_path / "snap")]) == 0
+    assert main(["snapshot", str(run.run_dir), "--like", str(run.model_dir), "-o", str(tmp_path / "snap-like")]) == 0
+    for snap in ("snap", "snap-like"):
+        assert max_difference(weights(tmp_path / "run"), load_file(str(tmp_path / snap / "model.safetensors"))) == 0.0
+        assert load_checkpoint(tmp_path / snap).metrics["steps"] == 12
     assert {p: p.stat().st_mtime_ns for p in run.run_dir.rglob("*") if p.is_file()} == before
     wider, _, _ = build_run(load_run_config(CONFIG, QUIET + ["model.hidden=16"]))
     save_checkpoint(tmp_path / "wider", wider)
     capsys.readouterr()
     assert main(["snapshot", str(run.run_dir), "--like", str(tmp_path / "wider"), "-o", str(tmp_path / "x")]) == 2
     assert main(["snapshot", str(tmp_path / "none"), "--like", str(run.model_dir), "-o", str(tmp_path / "y")]) == 2
+    (run.run_dir / "architecture.yaml").unlink()
+    assert main(["snapshot", str(run.run_dir), "-o", str(tmp_path / "z")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "does not fit" in err[0] and "does not exist" in err[1]
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert len(err) == 3 and "does not fit" in err[0] and "does not exist" in err[1] and "--like" in err[2]
+    assert not any((tmp_path / name).exists() for name in ("x", "y", "z"))
+
+

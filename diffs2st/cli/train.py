@@ -1,5 +1,5 @@
 """`diffs2st train CONFIG --out DIR [--resume]`: train any registered task with the shared harness;
-`diffs2st snapshot RUN --like CHECKPOINT -o DIR`: a running training's last checkpoint as a model folder."""
+`diffs2st snapshot RUN -o DIR [--like CHECKPOINT]`: a running training's last checkpoint as a model folder."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _run(args) -> int:
 def _snapshot(args) -> int:
     from ..training.harness import snapshot
 
-    folder = snapshot(args.run, args.like, args.out)
+    folder = snapshot(args.run, args.out, like=args.like)
     print(f"exported the EMA weights of {args.run}'s last checkpoint to {folder}")
     return 0
 
@@ -52,8 +52,8 @@ def register(subparsers) -> None:
 
     parser = add_command(subparsers, "snapshot")
     parser.add_argument("run", help="run folder of `diffs2st train` (its checkpoints/last.ckpt is read)")
-    parser.add_argument("--like", required=True, metavar="CHECKPOINT",
-                        help="a checkpoint of the same architecture (e.g. the --init-from one): the model is "
-                             "rebuilt from its config")
+    parser.add_argument("--like", default=None, metavar="CHECKPOINT",
+                        help="rebuild the model from this checkpoint's config instead of RUN/architecture.yaml "
+                             "(for runs started before that file was written)")
     parser.add_argument("-o", "--out", required=True, help="model folder to write")
     parser.set_defaults(func=_snapshot)

@@ -41,11 +41,13 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..checkpoint import save_checkpoint
+from ..checkpoint import (build_untrained, load_checkpoint, read_architecture, save_checkpoint,
+                          write_architecture)
 from ..errors import CheckpointError, ConfigError, Diffs2stError
 from .ema import EMA
 
 LAST_CHECKPOINT = "last.ckpt"
+ARCHITECTURE_FILE = "architecture.yaml"  # what rebuilds the run's model, for `snapshot` while it trains
 LOG_VERSION_VARIABLE = "DIFFS2ST_LOG_VERSION"  # the log folder DDP worker ranks share with rank 0
 
 
@@ -296,6 +298,7 @@ def _train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_
         raise ConfigError("trainer.precision 16-mixed is not supported for models with several optimisers; "
                           "use bf16-mixed or 32-true")
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    _record_architecture(model, run_dir)
 
     ema = EMA(config.ema_decay)
     replicas = ReplicaCheck()
@@ -335,27 +338,48 @@ def _train(model: torch.nn.Module, dataset: Dataset, config: TrainerConfig, run_
     return TrainResult(run_dir=run_dir, model_dir=model_dir, steps=trainer.global_step, metrics=metrics)
 
 
-def snapshot(run_dir: str | os.PathLike, like: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """The EMA weights of ``run_dir``'s last checkpoint as a model folder ``out``, without touching the run (it may
-    be training on): the model is rebuilt from ``like``, a checkpoint of the same architecture (the one the run was
-    initialised from, say), since building the run's own model would mean reading its data. A checkpoint whose
-    tensors do not fit ``like`` is refused."""
-    from ..checkpoint import load_checkpoint
+def _record_architecture(model: torch.nn.Module, run_dir: Path) -> None:
+    """``run_dir/architecture.yaml`` (a checkpoint's config.yaml) when the trained model is the one exported, so
+    `snapshot` can rebuild it; written at every start (a resume with other settings rewrites it), atomically, since
+    every DDP rank writes the same file. A model its task exports a part of (``export``) gets none."""
+    if callable(getattr(model, "export", None)):
+        return
+    try:
+        staging = run_dir / f".{ARCHITECTURE_FILE}.{os.getpid()}"
+        write_architecture(staging, model)
+    except ConfigError:  # not a registered model
+        return
+    os.replace(staging, run_dir / ARCHITECTURE_FILE)
 
-    last = Path(run_dir) / "checkpoints" / LAST_CHECKPOINT
+
+def snapshot(run_dir: str | os.PathLike, out: str | os.PathLike, like: str | os.PathLike | None = None) -> Path:
+    """The EMA weights of ``run_dir``'s last checkpoint as a model folder ``out``, without touching the run (it may
+    be training on). The model is rebuilt from the run's architecture.yaml (written when it started), or from
+    ``like``, a checkpoint of the same architecture, for runs started before that file existed. A checkpoint whose
+    tensors do not fit that architecture is refused."""
+    run_dir = Path(run_dir)
+    last = run_dir / "checkpoints" / LAST_CHECKPOINT
     if not last.is_file():
         raise Diffs2stError(f"{last} does not exist: no checkpoint to export yet")
+    if like is None:
+        architecture = run_dir / ARCHITECTURE_FILE
+        if not architecture.is_file():
+            raise Diffs2stError(f"{run_dir} has no {ARCHITECTURE_FILE} (a run started before it was written, or a "
+                                "model its task exports a part of): pass --like CHECKPOINT of the same architecture")
+        model = build_untrained(*read_architecture(architecture))
+    else:
+        architecture, model = Path(like), load_checkpoint(like).model
     state = torch.load(last, map_location="cpu", weights_only=True)
     shadow = next((value["shadow"] for key, value in state.get("callbacks", {}).items() if key.startswith("EMA")),
                   None)
     if not shadow:
         raise Diffs2stError(f"{last} holds no EMA weights")
-    template = load_checkpoint(like)
-    expected = {key: tuple(value.shape) for key, value in template.model.state_dict().items()}
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     if {key: tuple(value.shape) for key, value in shadow.items()} != expected:
-        raise CheckpointError(f"{last} does not fit the architecture of {like}")
-    metrics = {"steps": int(state.get("global_step", 0)), "snapshot_of": str(last), "architecture_of": str(like)}
-    return save_checkpoint(out, template.model, metrics, state_dict=shadow)
+        raise CheckpointError(f"{last} does not fit the architecture of {architecture}")
+    metrics = {"steps": int(state.get("global_step", 0)), "snapshot_of": str(last),
+               "architecture_of": str(architecture)}
+    return save_checkpoint(out, model, metrics, state_dict=shadow)
 
 
 def _strategy(config: TrainerConfig, manual: bool) -> Any:
