@@ -81,9 +81,9 @@ def main() -> int:
     results = []
     for folder in args.outputs:  # rows as `diffs2st eval s2st` makes them, scored by its own summaries
         spoken = spoken_texts(records, folder)
-        rows = [{"voice": voice_label(record), "transcript": text, "reference": record.tgt_text,
-                 "spoken": spoken[index] if spoken else None}
-                for index, (record, text) in enumerate(zip(records, transcripts(asr, records, folder)))]
+        rows = [{"voice": voice_label(record), "transcript": text, "reference": record.tgt_text, "spoken": said}
+                for record, text, said in zip(records, transcripts(asr, records, folder),
+                                              spoken or [None] * len(records))]
         groups = {"all": rows, **rows_by_family(rows)}
         row = {"outputs": str(folder)}
         for name, mine in groups.items():

@@ -41,7 +41,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..checkpoint import (build_untrained, load_checkpoint, read_architecture, save_checkpoint,
+from ..checkpoint import (build_untrained, read_architecture, read_checkpoint_config, save_checkpoint,
                           write_architecture)
 from ..errors import CheckpointError, ConfigError, Diffs2stError
 from .ema import EMA
@@ -366,9 +366,11 @@ def snapshot(run_dir: str | os.PathLike, out: str | os.PathLike, like: str | os.
         if not architecture.is_file():
             raise Diffs2stError(f"{run_dir} has no {ARCHITECTURE_FILE} (a run started before it was written, or a "
                                 "model its task exports a part of): pass --like CHECKPOINT of the same architecture")
-        model = build_untrained(*read_architecture(architecture))
-    else:
-        architecture, model = Path(like), load_checkpoint(like).model
+        model_class, config = read_architecture(architecture)
+    else:  # only the config is needed: the weights are the checkpoint's EMA ones
+        architecture = Path(like)
+        model_class, config = read_checkpoint_config(like)
+    model = build_untrained(model_class, config)
     state = torch.load(last, map_location="cpu", weights_only=True)
     shadow = next((value["shadow"] for key, value in state.get("callbacks", {}).items() if key.startswith("EMA")),
                   None)
