@@ -34,6 +34,7 @@ if [ "$stage" = screen ]; then
     shift
 fi
 core=${1:-0}
+mkdir -p runs out
 pinned=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 taskset -c "$core")
 
 # train CONFIG OUT ARGS...: start the run, resume it, or skip it when it has finished.
